@@ -1,0 +1,2 @@
+export * from './fsm-error.js';
+export * from './errors.js';

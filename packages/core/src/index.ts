@@ -1,0 +1,14 @@
+export * from './errors/index.js';
+export type * from './config/types.js';
+export type * from './functions/types.js';
+export type * from './functions/resolver-types.js';
+export type * from './interfaces/resource.js';
+export { poolOptionsFromConfig } from './interfaces/resource.js';
+export type * from './interfaces/stream.js';
+export type * from './interfaces/io.js';
+export type * from './interfaces/llm.js';
+export type * from './interfaces/history-store.js';
+export { isCheckpointStore } from './interfaces/history-store.js';
+export type * from './history/types.js';
+export { ExecutionHistory } from './history/execution-history.js';
+export type * from './engine/snapshot.js';

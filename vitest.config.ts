@@ -1,0 +1,30 @@
+import { readdirSync, existsSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+
+// One project per workspace package; every project resolves @fsm/* to src/ through the @fsm/source condition.
+const roots = ['packages', 'apps', 'bench'].flatMap((dir) =>
+  dir === 'bench'
+    ? [dir]
+    : readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => `${dir}/${d.name}`),
+);
+
+export default defineConfig({
+  resolve: { conditions: ['@fsm/source', 'module', 'node', 'import', 'default'] },
+  ssr: { resolve: { conditions: ['@fsm/source', 'module', 'node', 'import', 'default'] } },
+  test: {
+    projects: roots
+      .filter((root) => existsSync(`${root}/package.json`))
+      .map((root) => ({
+        extends: true,
+        test: {
+          name: root.split('/').pop() ?? root,
+          root,
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      })),
+  },
+});
