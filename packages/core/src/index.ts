@@ -12,3 +12,7 @@ export { isCheckpointStore } from './interfaces/history-store.js';
 export type * from './history/types.js';
 export { ExecutionHistory } from './history/execution-history.js';
 export type * from './engine/snapshot.js';
+export * from './config/index.js';
+export * from './functions/index.js';
+export * from './resources/index.js';
+export type * from './api/types.js';

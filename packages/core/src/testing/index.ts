@@ -1,2 +1,5 @@
 // Conformance suites every backend and provider package runs (see docs/extending.md).
-export {};
+export * from './history-store-suite.js';
+export * from './resource-provider-suite.js';
+export * from './stream-suites.js';
+export * from './llm-provider-suite.js';
