@@ -1,0 +1,20 @@
+/** JSON paths in the format of config issues: `networks[0].states[2].arcs[1].target`; `''` is the root. */
+export function childPath(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  return base === '' ? key : `${base}.${key}`;
+}
+
+/** Formats a path given as segments (e.g. a zod issue path). */
+export function formatPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of segments) {
+    out = typeof segment === 'number' ? childPath(out, segment) : childPath(out, String(segment));
+  }
+  return out;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
