@@ -49,13 +49,13 @@ function normalizeInternal(raw: unknown, options: InternalOptions): LoadedConfig
   const substituted = substituteEnv(included, env, issues);
   if (issues.length > 0) fail(issues, source);
 
-  let parsed = rawConfigSchema.safeParse(substituted);
+  let parsed = rawConfigSchema.safeParse(substituted, { reportInput: true });
   const warnings: ConfigWarning[] = [];
   if (!parsed.success) {
     const mapped = mapZodIssues(parsed.error.issues);
     if (mapped.errors.length > 0) fail(mapped.errors, source);
     warnings.push(...unknownKeyWarnings(mapped.unknownKeys));
-    parsed = rawConfigSchema.safeParse(withoutKeys(substituted, mapped.unknownKeys));
+    parsed = rawConfigSchema.safeParse(withoutKeys(substituted, mapped.unknownKeys), { reportInput: true });
     if (!parsed.success) fail(mapZodIssues(parsed.error.issues).errors, source);
   }
 

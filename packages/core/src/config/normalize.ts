@@ -274,9 +274,11 @@ export function normalizeRaw(raw: RawConfig): Normalized {
   const functions: Record<string, FunctionRef> = {};
   for (const [key, ref] of Object.entries(raw.functions ?? {})) functions[key] = normalizeFunctionRef(ref);
 
+  // Key order as in types.ts, so printed configs read naturally.
   const config: FsmConfig = {
     name: raw.name,
     version: raw.version === undefined ? DEFAULTS.version : String(raw.version),
+    ...(raw.description !== undefined ? { description: raw.description } : {}),
     main_network: mainNetwork,
     data_mode: normalizeDataMode(raw.data_mode),
     resources: (raw.resources ?? []).map(normalizeResource),
@@ -284,24 +286,8 @@ export function normalizeRaw(raw: RawConfig): Normalized {
     networks,
     execution_strategy: raw.execution_strategy ?? DEFAULTS.execution_strategy,
     max_transitions: raw.max_transitions ?? DEFAULTS.max_transitions,
+    ...(raw.timeout_seconds !== undefined ? { timeout_seconds: raw.timeout_seconds } : {}),
+    ...(raw.metadata !== undefined ? { metadata: raw.metadata } : {}),
   };
-  put(config, 'description', raw.description);
-  put(config, 'timeout_seconds', raw.timeout_seconds);
-  put(config, 'metadata', raw.metadata);
-  // Key order as in types.ts, so printed configs read naturally.
-  const ordered: FsmConfig = {
-    name: config.name,
-    version: config.version,
-    ...(config.description !== undefined ? { description: config.description } : {}),
-    main_network: config.main_network,
-    data_mode: config.data_mode,
-    resources: config.resources,
-    functions: config.functions,
-    networks: config.networks,
-    execution_strategy: config.execution_strategy,
-    max_transitions: config.max_transitions,
-    ...(config.timeout_seconds !== undefined ? { timeout_seconds: config.timeout_seconds } : {}),
-    ...(config.metadata !== undefined ? { metadata: config.metadata } : {}),
-  };
-  return { config: ordered, origins, issues, warnings };
+  return { config, origins, issues, warnings };
 }

@@ -96,19 +96,26 @@ export const functionRefObjectSchema = z
       });
     }
   })
-  .meta({ description: 'A function reference: {type, name|code|module, params}.' });
+  .meta({ description: 'A function reference object: {type, name | code | module, params}.' });
 
 export const functionRefSchema = z
-  .union([name(), functionRefObjectSchema])
-  .meta({ description: 'A function name, or {type: registered|builtin|expression|inline|custom, ...}.' });
+  .union([name(), functionRefObjectSchema], {
+    error: (issue) => `expected a function name or a {type, ...} object, got ${describe(issue.input)}`,
+  })
+  .meta({
+    id: 'FunctionRef',
+    description: 'A function name, or {type: registered|builtin|expression|inline|custom, ...}.',
+  });
 
 const functionRefList = z.union([functionRefSchema, z.array(functionRefSchema)]);
 
-export const retrySchema = z.strictObject({
-  attempts: numeric(z.number().int().min(0)),
-  backoff: z.enum(['fixed', 'exponential']).optional(),
-  delay_ms: numeric(z.number().min(0)).optional(),
-});
+export const retrySchema = z
+  .strictObject({
+    attempts: numeric(z.number().int().min(0)),
+    backoff: z.enum(['fixed', 'exponential']).optional(),
+    delay_ms: numeric(z.number().min(0)).optional(),
+  })
+  .meta({ id: 'Retry' });
 
 /** Fields shared by state-level arcs and network-level (`from`/`to`) arcs. */
 const arcFields = {
@@ -125,56 +132,68 @@ const arcFields = {
   result_mapping: stringMap().optional(),
 };
 
-export const arcSchema = z.strictObject({ target: name().optional(), ...arcFields });
+export const arcSchema = z
+  .strictObject({ target: name().optional(), ...arcFields })
+  .meta({ id: 'Arc', description: 'An arc of a state; with target_network it is a push arc.' });
 
-export const networkArcSchema = z.strictObject({ from: name(), to: name().optional(), ...arcFields });
+export const networkArcSchema = z
+  .strictObject({ from: name(), to: name().optional(), ...arcFields })
+  .meta({ id: 'NetworkArc', description: "A network-level arc, moved onto its 'from' state." });
 
-export const stateSchema = z.strictObject({
-  name: name(),
-  is_start: flag().optional(),
-  is_end: flag().optional(),
-  schema: record().optional(),
-  data_schema: record().optional(),
-  pre_validators: functionRefList.optional(),
-  transforms: functionRefList.optional(),
-  validators: functionRefList.optional(),
-  arcs: z.array(arcSchema).optional(),
-  resources: z.array(name()).optional(),
-  data_mode: dataModeSchema.optional(),
-  emit_output: flag().optional(),
-  run_on_failure: flag().optional(),
-  retry: retrySchema.optional(),
-  metadata: record().optional(),
-});
+export const stateSchema = z
+  .strictObject({
+    name: name(),
+    is_start: flag().optional(),
+    is_end: flag().optional(),
+    schema: record().optional(),
+    data_schema: record().optional(),
+    pre_validators: functionRefList.optional(),
+    transforms: functionRefList.optional(),
+    validators: functionRefList.optional(),
+    arcs: z.array(arcSchema).optional(),
+    resources: z.array(name()).optional(),
+    data_mode: dataModeSchema.optional(),
+    emit_output: flag().optional(),
+    run_on_failure: flag().optional(),
+    retry: retrySchema.optional(),
+    metadata: record().optional(),
+  })
+  .meta({ id: 'State' });
 
-export const streamSchema = z.strictObject({
-  enabled: flag().optional(),
-  chunk_size: numeric(z.number().int().min(1)).optional(),
-  parallelism: numeric(z.number().int().min(1)).optional(),
-  memory_limit_mb: numeric(z.number().min(1)).optional(),
-  backpressure_threshold: numeric(z.number().min(0).max(1)).optional(),
-  format: z.string().optional(),
-});
+export const streamSchema = z
+  .strictObject({
+    enabled: flag().optional(),
+    chunk_size: numeric(z.number().int().min(1)).optional(),
+    parallelism: numeric(z.number().int().min(1)).optional(),
+    memory_limit_mb: numeric(z.number().min(1)).optional(),
+    backpressure_threshold: numeric(z.number().min(0).max(1)).optional(),
+    format: z.string().optional(),
+  })
+  .meta({ id: 'Streaming' });
 
-export const networkSchema = z.strictObject({
-  name: name(),
-  states: z.array(stateSchema),
-  arcs: z.array(networkArcSchema).optional(),
-  resources: z.array(name()).optional(),
-  streaming: streamSchema.optional(),
-  metadata: record().optional(),
-});
+export const networkSchema = z
+  .strictObject({
+    name: name(),
+    states: z.array(stateSchema),
+    arcs: z.array(networkArcSchema).optional(),
+    resources: z.array(name()).optional(),
+    streaming: streamSchema.optional(),
+    metadata: record().optional(),
+  })
+  .meta({ id: 'Network' });
 
-export const resourceSchema = z.strictObject({
-  name: name(),
-  type: name(),
-  config: record().optional(),
-  connection_pool_size: numeric(z.number().int().min(1)).optional(),
-  timeout_seconds: numeric(z.number().positive()).optional(),
-  retry_attempts: numeric(z.number().int().min(0)).optional(),
-  retry_delay_seconds: numeric(z.number().min(0)).optional(),
-  health_check_interval: numeric(z.number().positive()).optional(),
-});
+export const resourceSchema = z
+  .strictObject({
+    name: name(),
+    type: name(),
+    config: record().optional(),
+    connection_pool_size: numeric(z.number().int().min(1)).optional(),
+    timeout_seconds: numeric(z.number().positive()).optional(),
+    retry_attempts: numeric(z.number().int().min(0)).optional(),
+    retry_delay_seconds: numeric(z.number().min(0)).optional(),
+    health_check_interval: numeric(z.number().positive()).optional(),
+  })
+  .meta({ id: 'Resource' });
 
 export const dataModeConfigSchema = z.union([
   dataModeSchema,

@@ -11,7 +11,14 @@ export interface MappedIssues {
 
 /** A union branch that failed only because the value has another type says nothing about the value. */
 function isTypeMismatch(branch: readonly z.core.$ZodIssue[]): boolean {
-  return branch.length === 1 && branch[0]?.code === 'invalid_type' && branch[0].path.length === 0;
+  const [only] = branch;
+  if (branch.length !== 1 || !only || only.path.length > 0) return false;
+  if (only.code === 'invalid_type') return true;
+  return only.code === 'invalid_union' && only.errors.every(isTypeMismatch);
+}
+
+function requiredOrMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === 'invalid_type' && issue.input === undefined ? 'required' : issue.message;
 }
 
 function collect(
@@ -36,7 +43,7 @@ function collect(
         continue;
       }
     }
-    out.errors.push({ path: formatPath(path), message: issue.message });
+    out.errors.push({ path: formatPath(path), message: requiredOrMessage(issue) });
   }
 }
 
