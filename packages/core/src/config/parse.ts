@@ -17,16 +17,88 @@ function lineColumnAt(text: string, position: number): { line: number; column: n
   return { line, column };
 }
 
+class JsonStop {
+  constructor(readonly at: number) {}
+}
+
+const JSON_LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+
+/** Offset of the first JSON syntax error (V8's messages do not always carry one), or -1. */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const stop = (): never => {
+    throw new JsonStop(i);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
+  };
+  const string = () => {
+    i++;
+    while (i < text.length) {
+      const c = text.charAt(i);
+      if (c === '\\') i += 2;
+      else if (c === '"') {
+        i++;
+        return;
+      } else if (c < ' ') stop();
+      else i++;
+    }
+    stop();
+  };
+  const value = (): void => {
+    ws();
+    const c = text.charAt(i);
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text.charAt(i) === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (c === '{') {
+          ws();
+          if (text.charAt(i) !== '"') stop();
+          string();
+          ws();
+          if (text.charAt(i) !== ':') stop();
+          i++;
+        }
+        value();
+        ws();
+        if (text.charAt(i) === ',') i++;
+        else if (text.charAt(i) === close) {
+          i++;
+          return;
+        } else stop();
+      }
+    }
+    if (c === '"') {
+      string();
+      return;
+    }
+    JSON_LITERAL.lastIndex = i;
+    const literal = JSON_LITERAL.exec(text);
+    if (!literal) stop();
+    else i += literal[0].length;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) stop();
+    return -1;
+  } catch (error) {
+    if (error instanceof JsonStop) return error.at;
+    throw error;
+  }
+}
+
 function jsonSyntaxIssue(text: string, error: SyntaxError, file: string): ConfigIssue {
-  const lc = /line (\d+) column (\d+)/.exec(error.message);
-  const pos = /position (\d+)/.exec(error.message);
+  const offset = jsonErrorOffset(text);
   let where = '';
-  if (lc?.[1] !== undefined && lc[2] !== undefined) where = ` at line ${lc[1]}, column ${lc[2]}`;
-  else if (pos?.[1] !== undefined) {
-    const { line, column } = lineColumnAt(text, Number(pos[1]));
-    where = ` at line ${line}, column ${column}`;
-  } else if (/end of JSON input/i.test(error.message)) {
-    const { line, column } = lineColumnAt(text, text.length);
+  if (offset >= 0) {
+    const { line, column } = lineColumnAt(text, offset);
     where = ` at line ${line}, column ${column}`;
   }
   return { path: '', message: `JSON syntax error${where}: ${error.message}`, file };
@@ -45,8 +117,8 @@ export function parseConfigText(text: string, file: string, format: ConfigFormat
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((e): ConfigIssue => {
-      const at = e.linePos?.[0];
-      const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+      const { line, column } = lineColumnAt(text, e.pos[0]);
+      const where = ` at line ${line}, column ${column}`;
       return { path: '', message: `YAML syntax error${where}: ${e.message.split('\n')[0] ?? e.code}`, file };
     });
     throw new ConfigError(issues, { cause: doc.errors[0], source: file });
