@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} placeholders are what these tests are about
 import { describe, expect, test } from 'vitest';
-import { normalizeConfig, substituteEnv } from './index.js';
+import { substituteEnv } from './env.js';
+import { normalizeConfig } from './index.js';
 import { issuesOf, minimal } from './test-support/helpers.js';
 
 function sub(value: unknown, env: Record<string, string | undefined>) {

@@ -1,7 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { fsmConfigJsonSchema } from './index.js';
+
+const examples = fileURLToPath(new URL('../../../../examples/dataknobs/', import.meta.url));
 
 const schemaFile = fileURLToPath(new URL('../../schema/fsm-config.schema.json', import.meta.url));
 const generated = `${JSON.stringify(fsmConfigJsonSchema(), null, 2)}\n`;
@@ -26,5 +30,25 @@ describe('JSON Schema for editors', () => {
       expect.arrayContaining(['networks', 'states', 'arcs', 'resources', 'functions', 'data_mode']),
     );
     expect(schema.properties.max_transitions?.anyOf?.map((s) => s.type)).toEqual(['integer', 'string']);
+  });
+
+  test.each(['order-routing', 'enrich-with-subnetwork', 'retry-loop'])(
+    'the schema accepts the dataknobs example %s and rejects a misspelled key',
+    (name) => {
+      const validate = new Ajv2020({ strict: false }).compile(fsmConfigJsonSchema());
+      const doc = parse(readFileSync(`${examples}${name}.yaml`, 'utf8')) as Record<string, unknown>;
+      expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+      expect(validate({ ...doc, max_transition: 5 })).toBe(false);
+    },
+  );
+
+  test('the schema lets $include and $import appear in any object', () => {
+    const validate = new Ajv2020({ strict: false }).compile(fsmConfigJsonSchema());
+    const doc = {
+      name: 'x',
+      $include: 'base.yaml',
+      networks: [{ name: 'n', states: [{ $import: 's.yaml', name: 'a' }] }],
+    };
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { normalizeConfig } from './index.js';
-import { minimal } from './test-support/helpers.js';
+import { issuesOf, minimal } from './test-support/helpers.js';
 
 const env = {};
 
@@ -371,6 +371,32 @@ describe('config warnings', () => {
     expect(warnings).toEqual([
       { path: 'networks[0].states[1].arcs[0]', message: "end state 'b' has arcs; they are never taken" },
       { path: 'networks[1]', message: "network 'orphan' is never pushed to and is not the main network" },
+    ]);
+  });
+
+  test('a config that is not an object is reported at the root', () => {
+    expect(issuesOf(() => normalizeConfig(['not', 'a', 'config'], { env }))).toEqual([
+      { path: '', message: 'Invalid input: expected object, received array' },
+    ]);
+  });
+
+  test('the shorthand network takes the main_network name when one is given', () => {
+    const { config } = normalizeConfig(
+      { name: 'x', main_network: 'flow', states: [{ name: 'a', is_start: true, is_end: true }] },
+      { env },
+    );
+    expect(config.networks.map((n) => n.name)).toEqual(['flow']);
+  });
+
+  test('networks and top-level states together are an error', () => {
+    const issues = issuesOf(() =>
+      normalizeConfig({ ...minimal(), states: [{ name: 'a', is_start: true }] }, { env }),
+    );
+    expect(issues).toEqual([
+      {
+        path: 'states',
+        message: "top-level 'states'/'arcs' (single-network shorthand) cannot be combined with 'networks'",
+      },
     ]);
   });
 });
