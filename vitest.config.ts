@@ -23,6 +23,8 @@ export default defineConfig({
           root,
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
           testTimeout: 30_000,
+          // Memory-bound tests measure live heap after a full GC.
+          execArgv: ['--expose-gc'],
           hookTimeout: 60_000,
         },
       })),

@@ -1,1 +1,5 @@
-export {};
+export { createFunctionResolver, listBuiltins } from './resolver.js';
+export { coreBuiltins } from './builtins/index.js';
+export { compileExpression } from './expressions.js';
+export type { CompiledExpression } from './expressions.js';
+export { compileJsonSchema } from './json-schema.js';

@@ -13,6 +13,7 @@ export class ExecutionHistory implements ExecutionHistoryData {
   error?: NonNullable<ExecutionHistoryData['error']>;
   batchId?: string;
   itemIndex?: number;
+  output?: NonNullable<ExecutionHistoryData['output']>;
   steps: HistoryStep[];
   metadata?: Record<string, unknown>;
 
@@ -29,6 +30,7 @@ export class ExecutionHistory implements ExecutionHistoryData {
     if (data.batchId !== undefined) this.batchId = data.batchId;
     if (data.itemIndex !== undefined) this.itemIndex = data.itemIndex;
     if (data.metadata !== undefined) this.metadata = data.metadata;
+    if (data.output !== undefined) this.output = data.output;
   }
 
   /** Plain JSON (deep copy): safe to stringify and store. */

@@ -30,6 +30,8 @@ export interface ExecutionHistoryData {
   error?: FsmErrorInfo;
   batchId?: string;
   itemIndex?: number;
+  /** The record's final data, path and transition count, so a finished execution can be reported again. */
+  output?: { data: unknown; path: string[]; transitions: number };
   steps: HistoryStep[];
   metadata?: Record<string, unknown>;
 }

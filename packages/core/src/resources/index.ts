@@ -1,1 +1,1 @@
-export {};
+export { BasicResourceManager } from './basic-resource-manager.js';
