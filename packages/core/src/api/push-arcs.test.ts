@@ -237,3 +237,34 @@ describe('dataknobs reference configs', () => {
     expect(await never.process({})).toMatchObject({ finalState: 'gave_up', data: { attempts: 3 } });
   });
 });
+
+describe('entry network selection', () => {
+  const multi = {
+    name: 'multi',
+    main_network: 'main',
+    networks: [
+      { name: 'main', states: [{ name: 'm', is_start: true, is_end: true }] },
+      {
+        name: 'bulk',
+        metadata: { processing_mode: 'batch' },
+        states: [{ name: 'b', is_start: true, is_end: true }],
+      },
+      { name: 'other', states: [{ name: 'o', is_start: true, is_end: true }] },
+    ],
+  };
+
+  it('enters the main network by default, an explicit network or network.state when asked', async () => {
+    const fsm = await SimpleFSM.create(multi);
+    expect((await fsm.process({})).finalState).toBe('m');
+    expect((await fsm.process({}, { network: 'other' })).finalState).toBe('o');
+    expect((await fsm.process({}, { initialState: 'other.o' })).finalState).toBe('o');
+    await expect(fsm.process({}, { network: 'nope' })).rejects.toMatchObject({ code: 'MISUSE' });
+  });
+
+  it('honours a record’s _network hint, then a network whose processing_mode matches', async () => {
+    const fsm = await SimpleFSM.create(multi);
+    expect((await fsm.process({ _network: 'other' })).finalState).toBe('o');
+    const batch = await fsm.processBatch([{}, { _network: 'other' }]);
+    expect(batch.results.map((r) => r.finalState)).toEqual(['b', 'o']);
+  });
+});

@@ -159,3 +159,32 @@ describe('resources in the engine', () => {
     expect(db.live.size).toBe(0);
   });
 });
+
+describe('resources and batches', () => {
+  it('aborting a batch midway releases every resource', async () => {
+    const db = countingProvider('db');
+    const api = countingProvider('api');
+    const controller = new AbortController();
+    let started = 0;
+    const fsm = await SimpleFSM.create(config, {
+      resources: { db, api },
+      functions: {
+        useDb: (d: unknown) => d,
+        useApi: (d: unknown) => d,
+        maybeHang: (_d: unknown, ctx) => {
+          if (++started === 5) controller.abort(new Error('operator stop'));
+          return new Promise((resolve) => setTimeout(resolve, 5));
+        },
+      },
+    });
+    const batch = await fsm.processBatch(
+      Array.from({ length: 40 }, (_, i) => ({ i })),
+      { concurrency: 4, signal: controller.signal },
+    );
+    expect(batch.results.filter((r) => r.error?.code === 'ABORTED').length).toBeGreaterThan(0);
+    expect(db.live.size).toBe(0);
+    expect(api.live.size).toBe(0);
+    expect(fsm.resources?.held().size).toBe(0);
+    await fsm.close();
+  });
+});

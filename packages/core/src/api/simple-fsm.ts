@@ -11,6 +11,7 @@ import type { ExecutionHistory } from '../history/execution-history.js';
 import { type HistoryStore, isCheckpointStore } from '../interfaces/history-store.js';
 import { type ResourceBroker, poolOptionsFromConfig } from '../interfaces/resource.js';
 import { compilePlan } from '../plan/compile.js';
+import { type ProcessingMode, selectEntry } from '../engine/network-selection.js';
 import type { CompiledState, ExecutionPlan } from '../plan/types.js';
 import { BasicResourceManager } from '../resources/index.js';
 import { type BatchOptions, type BatchResult, runBatch } from './batch.js';
@@ -165,7 +166,7 @@ export class BaseFsm {
       this.prepared.env,
       options.executionId ?? nextExecutionId(),
       record,
-      this.startState(options.initialState),
+      this.startState(options.initialState, record, options.network),
     );
     return driveSync(execution);
   }
@@ -244,22 +245,20 @@ export class BaseFsm {
     if (this.closed) throw new MisuseError(`FSM "${this.name}" is closed`);
   }
 
-  protected startState(initialState: string | undefined): CompiledState {
-    const plan = this.prepared.plan;
-    if (initialState === undefined) return plan.main.start;
-    const [networkName, stateName] = initialState.includes('.')
-      ? initialState.split('.', 2)
-      : [plan.main.name, initialState];
-    const state = plan.networks.get(networkName as string)?.byName.get(stateName as string);
-    if (!state)
-      throw new MisuseError(`initialState "${initialState}" is not a state of network "${networkName}"`);
-    return state;
+  protected startState(
+    initialState: string | undefined,
+    record?: unknown,
+    network?: string,
+    mode: ProcessingMode = 'single',
+  ): CompiledState {
+    return selectEntry(this.prepared.plan, record, { initialState, network, mode });
   }
 
   protected async runOne(
     record: unknown,
     options: ProcessOptions,
     batch: BatchInfo | undefined,
+    mode: ProcessingMode = batch ? 'batch' : 'single',
   ): Promise<ExecutionResult> {
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? this.prepared.plan.timeoutMs;
@@ -277,7 +276,7 @@ export class BaseFsm {
       this.prepared.env,
       options.executionId ?? nextExecutionId(),
       record,
-      this.startState(options.initialState),
+      this.startState(options.initialState, record, options.network, mode),
       { signal, batch },
     );
     try {

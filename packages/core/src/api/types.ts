@@ -47,7 +47,10 @@ export interface FsmOptions {
 }
 
 export interface ProcessOptions {
+  /** Start here: `state` of the main network, or `network.state`. */
   initialState?: string;
+  /** Enter this network at its start state (see core's README for how the entry network is chosen). */
+  network?: string;
   timeoutMs?: number;
   signal?: AbortSignal;
   /** Use this execution id instead of a generated one. */

@@ -147,7 +147,13 @@ export async function compilePlan(config: FsmConfig, options: CompileOptions): P
 
 function compileNetworkShell(config: NetworkConfig): CompiledNetwork {
   // `start` is linked once the states exist; a network without one is reported as a config issue.
-  return { name: config.name, states: [], byName: new Map(), start: undefined as unknown as CompiledState };
+  return {
+    name: config.name,
+    states: [],
+    byName: new Map(),
+    start: undefined as unknown as CompiledState,
+    metadata: config.metadata,
+  };
 }
 
 function compileStateSchema(

@@ -61,6 +61,7 @@ export interface CompiledNetwork {
   readonly byName: ReadonlyMap<string, CompiledState>;
   /** The first `is_start` state. */
   start: CompiledState;
+  readonly metadata: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** A config compiled once: functions resolved, arcs sorted, states indexed. Executed many times. */
