@@ -1,1 +1,9 @@
-export {};
+export { QueueRunner, createQueueRunner } from './runner.js';
+export type {
+  QueueMetrics,
+  QueueRunnerOptions,
+  RedisConnection,
+  RetryPolicy,
+  WorkerHandle,
+} from './runner.js';
+export { emitRecordSpans } from './tracing.js';

@@ -8,6 +8,7 @@ export type * from './interfaces/stream.js';
 export type * from './interfaces/io.js';
 export type * from './interfaces/llm.js';
 export type * from './interfaces/history-store.js';
+export type * from './interfaces/runner.js';
 export { isCheckpointStore } from './interfaces/history-store.js';
 export type * from './history/types.js';
 export { ExecutionHistory } from './history/execution-history.js';

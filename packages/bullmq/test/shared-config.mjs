@@ -1,0 +1,15 @@
+// The config and functions both the submitting test and the worker processes use (same code everywhere).
+export const config = {
+  name: 'scale_out',
+  states: [
+    { name: 'start', is_start: true, transforms: ['work'] },
+    { name: 'done', is_end: true },
+  ],
+  arcs: [{ from: 'start', to: 'done' }],
+};
+export const functions = {
+  work: async (record) => {
+    await new Promise((resolve) => setTimeout(resolve, record.delayMs ?? 0));
+    return { ...record, doubled: record.n * 2, pid: process.pid };
+  },
+};
