@@ -240,3 +240,25 @@ describe('processStream', () => {
     expect(taken).toBeGreaterThanOrEqual(10);
   });
 });
+
+describe('per-record timeouts in batches and streams', () => {
+  const slow = {
+    work: (d: { i: number }, ctx: { signal: AbortSignal }) =>
+      d.i === 1
+        ? new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }))
+        : d,
+  };
+
+  it('recordTimeoutMs stops only the slow record of a batch', async () => {
+    const fsm = await SimpleFSM.create(config, { functions: slow });
+    const batch = await fsm.processBatch([{ i: 0 }, { i: 1 }, { i: 2 }], { recordTimeoutMs: 20 });
+    expect(batch.results.map((r) => r.error?.code ?? 'ok')).toEqual(['ok', 'TIMEOUT', 'ok']);
+  });
+
+  it('recordTimeoutMs applies to stream records too', async () => {
+    const fsm = await SimpleFSM.create(config, { functions: slow });
+    const codes: string[] = [];
+    for await (const r of fsm.processStream([{ i: 0 }, { i: 1 }], { recordTimeoutMs: 20 })) codes.push(r.error?.code ?? 'ok');
+    expect(codes).toEqual(['ok', 'TIMEOUT']);
+  });
+});

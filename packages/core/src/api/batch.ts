@@ -21,6 +21,8 @@ export interface BatchOptions {
   signal?: AbortSignal;
   /** Timeout of the whole batch. */
   timeoutMs?: number;
+  /** Timeout of each record (overrides the config's timeout_seconds). */
+  recordTimeoutMs?: number;
   /** Defaults to a generated id; pass one to resume a batch from a checkpoint store. */
   batchId?: string;
   /** Item indexes already done (from a checkpoint), with their stored results: not run again. */

@@ -178,7 +178,7 @@ export class BaseFsm {
   ): Promise<BatchResult> {
     this.assertOpen();
     return runBatch(
-      (record, batch, signal) => this.runOne(record, signal ? { signal } : {}, batch),
+      (record, batch, signal) => this.runOne(record, itemOptions(signal, options.recordTimeoutMs), batch),
       records,
       options,
     );
@@ -191,7 +191,7 @@ export class BaseFsm {
   ): ResultStream {
     this.assertOpen();
     return runStream(
-      (record, signal) => this.runOne(record, signal ? { signal } : {}, undefined),
+      (record, signal) => this.runOne(record, itemOptions(signal, options.recordTimeoutMs), undefined),
       source,
       options,
     );
@@ -263,15 +263,8 @@ export class BaseFsm {
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? this.prepared.plan.timeoutMs;
     const controller = this.prepared.plan.usesResources ? new AbortController() : undefined;
-    const signals: AbortSignal[] = [];
-    if (options.signal) signals.push(options.signal);
-    if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
-    if (controller) {
-      signals.push(controller.signal);
-      this.running.add(controller);
-    }
-    const signal =
-      signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    if (controller) this.running.add(controller);
+    const signal = combineSignals(options.signal, timeoutMs, controller?.signal);
     const execution = new Execution(
       this.prepared.env,
       options.executionId ?? nextExecutionId(),
@@ -338,11 +331,7 @@ export class BaseFsm {
       );
     }
     const timeoutMs = options.timeoutMs ?? this.prepared.plan.timeoutMs;
-    const signals: AbortSignal[] = [];
-    if (options.signal) signals.push(options.signal);
-    if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
-    const signal =
-      signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    const signal = combineSignals(options.signal, timeoutMs, undefined);
     const execution = new Execution(
       this.prepared.env,
       executionId,
@@ -379,8 +368,8 @@ export class BaseFsm {
     const runItem = async (record: unknown, batch: BatchInfo, signal: AbortSignal | undefined) => {
       const executionId = `${batchId}:${batch.itemIndex}`;
       if (await storage.loadCheckpoint(executionId))
-        return this.resumeExecution(executionId, signal ? { signal } : {});
-      return this.runOne(record, { executionId, ...(signal ? { signal } : {}) }, batch);
+        return this.resumeExecution(executionId, itemOptions(signal, options.recordTimeoutMs));
+      return this.runOne(record, { executionId, ...itemOptions(signal, options.recordTimeoutMs) }, batch);
     };
     return runBatch(runItem, records, {
       ...options,
@@ -426,6 +415,26 @@ export class SimpleFSM extends BaseFsm {
   ): Promise<ExecutionResult> {
     return this.resumeExecution(executionId, options);
   }
+}
+
+/** One signal that aborts on the caller's signal, the timeout, or the FSM closing — whichever comes first. */
+function combineSignals(
+  caller: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+  closing: AbortSignal | undefined,
+): AbortSignal | undefined {
+  const signals: AbortSignal[] = [];
+  if (caller) signals.push(caller);
+  if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
+  if (closing) signals.push(closing);
+  return signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+}
+
+function itemOptions(signal: AbortSignal | undefined, timeoutMs: number | undefined): ProcessOptions {
+  const options: ProcessOptions = {};
+  if (signal) options.signal = signal;
+  if (timeoutMs !== undefined) options.timeoutMs = timeoutMs;
+  return options;
 }
 
 function resultFromHistory(history: ExecutionHistory): ExecutionResult {

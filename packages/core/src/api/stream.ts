@@ -14,6 +14,8 @@ export interface StreamOptions {
   signal?: AbortSignal;
   /** Timeout of the whole stream. */
   timeoutMs?: number;
+  /** Timeout of each record (overrides the config's timeout_seconds). */
+  recordTimeoutMs?: number;
 }
 
 export interface StreamStats {
