@@ -245,7 +245,9 @@ describe('per-record timeouts in batches and streams', () => {
   const slow = {
     work: (d: { i: number }, ctx: { signal: AbortSignal }) =>
       d.i === 1
-        ? new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }))
+        ? new Promise((_r, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }),
+          )
         : d,
   };
 
@@ -258,7 +260,8 @@ describe('per-record timeouts in batches and streams', () => {
   it('recordTimeoutMs applies to stream records too', async () => {
     const fsm = await SimpleFSM.create(config, { functions: slow });
     const codes: string[] = [];
-    for await (const r of fsm.processStream([{ i: 0 }, { i: 1 }], { recordTimeoutMs: 20 })) codes.push(r.error?.code ?? 'ok');
+    for await (const r of fsm.processStream([{ i: 0 }, { i: 1 }], { recordTimeoutMs: 20 }))
+      codes.push(r.error?.code ?? 'ok');
     expect(codes).toEqual(['ok', 'TIMEOUT']);
   });
 });
