@@ -11,8 +11,8 @@ const roots = ['packages', 'apps', 'bench'].flatMap((dir) =>
 );
 
 export default defineConfig({
-  resolve: { conditions: ['@fsm/source', 'module', 'node', 'import', 'default'] },
-  ssr: { resolve: { conditions: ['@fsm/source', 'module', 'node', 'import', 'default'] } },
+  resolve: { conditions: ['@fsm/source', 'node'] },
+  ssr: { resolve: { conditions: ['@fsm/source', 'node'] } },
   test: {
     projects: roots
       .filter((root) => existsSync(`${root}/package.json`))

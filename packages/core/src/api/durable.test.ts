@@ -159,8 +159,10 @@ describe('durable execution', () => {
       stopOnError: true,
     });
     expect(first.stoppedAt).toBe(30);
-    // The failure of item 30 is recorded as done (a failed result); pretend the process died before it.
+    // The failure of item 30 is recorded as done (a failed result, with its history); pretend the
+    // process died before either was written.
     storage.items.get('b1')?.delete(30);
+    storage.histories.delete('b1:30');
     failAt = -1;
     seen.length = 0;
     const second = await fsm.processDurableBatch(records, { batchId: 'b1', concurrency: 4 });

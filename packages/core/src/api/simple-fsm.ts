@@ -369,6 +369,10 @@ export class BaseFsm {
       const executionId = `${batchId}:${batch.itemIndex}`;
       if (await storage.loadCheckpoint(executionId))
         return this.resumeExecution(executionId, itemOptions(signal, options.recordTimeoutMs));
+      // A crash between saving the history and recording the batch item leaves a finished
+      // execution without a checkpoint: report it, don't run the record again.
+      const finished = await storage.load(executionId);
+      if (finished && finished.status !== 'running' && finished.output) return resultFromHistory(finished);
       return this.runOne(record, { executionId, ...itemOptions(signal, options.recordTimeoutMs) }, batch);
     };
     return runBatch(runItem, records, {

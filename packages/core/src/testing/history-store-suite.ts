@@ -1,1 +1,255 @@
-export {};
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutionSnapshot } from '../engine/snapshot.js';
+import { ExecutionHistory } from '../history/execution-history.js';
+import type { ExecutionHistoryData, HistoryQuery, HistorySummary } from '../history/types.js';
+import { type CheckpointStore, type HistoryStore, isCheckpointStore } from '../interfaces/history-store.js';
+
+export interface HistoryStoreSuiteOptions {
+  /** Whether the store must also implement `CheckpointStore` (the built-in backends do). */
+  checkpoints?: boolean;
+  /** Whether `deleteOlderThan` must exist (retention). */
+  retention?: boolean;
+}
+
+/** A history with a push-arc tree, so stores are checked on nested steps too. */
+export function sampleHistory(overrides: Partial<ExecutionHistoryData> = {}): ExecutionHistory {
+  const startedAt = overrides.startedAt ?? Date.UTC(2026, 0, 1);
+  return new ExecutionHistory({
+    executionId: 'exec-1',
+    fsm: 'orders',
+    status: 'succeeded',
+    startedAt,
+    endedAt: startedAt + 25,
+    finalState: 'done',
+    input: { id: 1, note: 'ünïcode ✓' },
+    output: { data: { id: 1, total: 12.5 }, path: ['start', 'enrich', 'done'], transitions: 2 },
+    steps: [
+      {
+        network: 'main',
+        state: 'start',
+        arc: 'start->enrich',
+        startedAt,
+        endedAt: startedAt + 5,
+        data: { id: 1 },
+        children: [
+          {
+            network: 'lookup',
+            state: 'fetch',
+            startedAt: startedAt + 1,
+            endedAt: startedAt + 3,
+            resources: ['db'],
+          },
+          { network: 'lookup', state: 'found', startedAt: startedAt + 3, endedAt: startedAt + 4 },
+        ],
+      },
+      { network: 'main', state: 'done', startedAt: startedAt + 20, endedAt: startedAt + 25 },
+    ],
+    metadata: { source: 'suite' },
+    ...overrides,
+  });
+}
+
+function sampleSnapshot(executionId: string, state: string): ExecutionSnapshot {
+  return {
+    version: 1,
+    fsm: 'orders',
+    executionId,
+    network: 'main',
+    state,
+    phase: 'enter',
+    data: { id: 7, nested: { list: [1, 2, 3] } },
+    transitions: 1,
+    path: ['start'],
+    startedAt: Date.UTC(2026, 0, 1),
+    stack: [{ network: 'main', state: 'start', arcIndex: 0, parentData: { id: 7 } }],
+    variables: { counter: 1 },
+    batch: { batchId: 'b1', itemIndex: 3 },
+  };
+}
+
+async function collect(iterable: AsyncIterable<HistorySummary>): Promise<HistorySummary[]> {
+  const out: HistorySummary[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+/**
+ * The conformance suite of `HistoryStore` (and `CheckpointStore`). Every backend package runs it:
+ * `describeHistoryStore('sqlite', () => openSqliteStore({ filename }))`. Each test gets a fresh store
+ * from `makeStore`, which must return an empty store.
+ */
+export function describeHistoryStore(
+  name: string,
+  makeStore: () => Promise<HistoryStore> | HistoryStore,
+  options: HistoryStoreSuiteOptions = {},
+): void {
+  const { checkpoints = true, retention = true } = options;
+  describe(`HistoryStore conformance: ${name}`, () => {
+    const open: HistoryStore[] = [];
+    const fresh = async () => {
+      const store = await makeStore();
+      open.push(store);
+      return store;
+    };
+    afterAll(async () => {
+      const failures: unknown[] = [];
+      for (const store of open) {
+        try {
+          await store.close();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw new AggregateError(failures, `closing ${name} stores failed`);
+    });
+
+    it('declares specificationVersion v1', async () => {
+      expect((await fresh()).specificationVersion).toBe('v1');
+    });
+
+    it('saves and loads a history with its push tree unchanged', async () => {
+      const store = await fresh();
+      const history = sampleHistory();
+      await store.save(history);
+      const loaded = await store.load('exec-1');
+      expect(loaded).toBeInstanceOf(ExecutionHistory);
+      expect(loaded?.toJSON()).toEqual(history.toJSON());
+      expect(await store.load('missing')).toBeUndefined();
+    });
+
+    it('save replaces the history with the same id', async () => {
+      const store = await fresh();
+      await store.save(sampleHistory({ status: 'running', steps: [] }));
+      await store.save(
+        sampleHistory({ status: 'failed', error: { code: 'VALIDATION_FAILED', message: 'bad' } }),
+      );
+      const loaded = await store.load('exec-1');
+      expect(loaded?.status).toBe('failed');
+      expect(loaded?.error?.code).toBe('VALIDATION_FAILED');
+      expect(await collect(store.query())).toHaveLength(1);
+    });
+
+    it('queries newest first, by fsm, status and time range', async () => {
+      const store = await fresh();
+      const base = Date.UTC(2026, 0, 1);
+      for (let i = 0; i < 6; i++) {
+        await store.save(
+          sampleHistory({
+            executionId: `e${i}`,
+            fsm: i % 2 === 0 ? 'even' : 'odd',
+            status: i === 5 ? 'failed' : 'succeeded',
+            startedAt: base + i * 1000,
+          }),
+        );
+      }
+      const ids = async (filter?: HistoryQuery) =>
+        (await collect(store.query(filter))).map((s) => s.executionId);
+      expect(await ids()).toEqual(['e5', 'e4', 'e3', 'e2', 'e1', 'e0']);
+      expect(await ids({ fsm: 'even' })).toEqual(['e4', 'e2', 'e0']);
+      expect(await ids({ status: 'failed' })).toEqual(['e5']);
+      expect(await ids({ since: base + 2000, until: new Date(base + 4000) })).toEqual(['e3', 'e2']);
+      const [first] = await collect(store.query({ limit: 1 }));
+      expect(first).toMatchObject({
+        executionId: 'e5',
+        fsm: 'odd',
+        status: 'failed',
+        startedAt: base + 5000,
+      });
+    });
+
+    it('pages with limit and cursor without gaps or repeats', async () => {
+      const store = await fresh();
+      const base = Date.UTC(2026, 0, 2);
+      // Two executions share a start time, so the cursor must break ties by id.
+      for (let i = 0; i < 7; i++)
+        await store.save(sampleHistory({ executionId: `p${i}`, startedAt: base + Math.floor(i / 2) * 10 }));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const filter: HistoryQuery = { limit: 3 };
+        if (cursor !== undefined) filter.cursor = cursor;
+        const items = await collect(store.query(filter));
+        if (items.length === 0) break;
+        expect(items.length).toBeLessThanOrEqual(3);
+        seen.push(...items.map((s) => s.executionId));
+        cursor = items.at(-1)?.cursor;
+        expect(cursor).toBeTypeOf('string');
+      }
+      expect(seen).toHaveLength(7);
+      expect(new Set(seen).size).toBe(7);
+      expect(seen).toEqual(['p6', 'p5', 'p4', 'p3', 'p2', 'p1', 'p0']);
+    });
+
+    it('deletes one history and reports whether it existed', async () => {
+      const store = await fresh();
+      await store.save(sampleHistory());
+      expect(await store.delete('exec-1')).toBe(true);
+      expect(await store.delete('exec-1')).toBe(false);
+      expect(await store.load('exec-1')).toBeUndefined();
+      expect(await collect(store.query())).toEqual([]);
+    });
+
+    if (retention) {
+      it('deleteOlderThan removes executions that ended before the cutoff', async () => {
+        const store = await fresh();
+        expect(store.deleteOlderThan).toBeTypeOf('function');
+        const base = Date.UTC(2026, 0, 3);
+        await store.save(sampleHistory({ executionId: 'old', startedAt: base, endedAt: base + 10 }));
+        await store.save(sampleHistory({ executionId: 'new', startedAt: base + 5000, endedAt: base + 5010 }));
+        await store.save(
+          sampleHistory({ executionId: 'live', status: 'running', startedAt: base, steps: [] }),
+        );
+        const removed = await store.deleteOlderThan?.(new Date(base + 1000));
+        expect(removed).toBe(1);
+        expect(await store.load('old')).toBeUndefined();
+        expect(await store.load('new')).toBeDefined();
+        expect(await store.load('live')).toBeDefined();
+      });
+    }
+
+    it('many concurrent saves all land', async () => {
+      const store = await fresh();
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          store.save(sampleHistory({ executionId: `c${i}`, startedAt: Date.UTC(2026, 1, 1) + i })),
+        ),
+      );
+      expect(await collect(store.query())).toHaveLength(50);
+    });
+
+    if (checkpoints) {
+      describe('CheckpointStore', () => {
+        let store: HistoryStore & CheckpointStore;
+        beforeAll(async () => {
+          const candidate = await fresh();
+          expect(isCheckpointStore(candidate), `${name} must implement CheckpointStore`).toBe(true);
+          store = candidate as HistoryStore & CheckpointStore;
+        });
+
+        it('saves, replaces, loads and deletes checkpoints', async () => {
+          expect(await store.loadCheckpoint('cp')).toBeUndefined();
+          await store.saveCheckpoint(sampleSnapshot('cp', 'enrich'));
+          await store.saveCheckpoint(sampleSnapshot('cp', 'load'));
+          expect(await store.loadCheckpoint('cp')).toEqual(sampleSnapshot('cp', 'load'));
+          expect(await store.deleteCheckpoint('cp')).toBe(true);
+          expect(await store.deleteCheckpoint('cp')).toBe(false);
+          expect(await store.loadCheckpoint('cp')).toBeUndefined();
+        });
+
+        it('records batch items idempotently, sorted by index', async () => {
+          const item = (i: number, success = true) => ({
+            itemIndex: i,
+            executionId: `b:${i}`,
+            success,
+            result: { success, data: { i } },
+          });
+          await store.saveBatchItems('batch-a', [item(2), item(0)]);
+          await store.saveBatchItems('batch-a', [item(0), item(1, false)]);
+          await store.saveBatchItems('batch-b', [item(9)]);
+          expect(await store.loadBatchItems('batch-a')).toEqual([item(0), item(1, false), item(2)]);
+          expect(await store.loadBatchItems('none')).toEqual([]);
+        });
+      });
+    }
+  });
+}

@@ -1,0 +1,101 @@
+import {
+  type BatchItemRecord,
+  type CheckpointStore,
+  ExecutionHistory,
+  type ExecutionSnapshot,
+  type HistoryQuery,
+  type HistoryStore,
+  type HistorySummary,
+  MisuseError,
+} from '@fsm/core';
+import { isExpired, selectSummaries, summarize, toMillis } from '../shared/summaries.js';
+
+/**
+ * Histories and checkpoints in this process's memory, kept as JSON text so what is loaded never
+ * aliases what was saved — the same isolation a database gives. For tests and short-lived runs.
+ */
+export class MemoryStore implements HistoryStore, CheckpointStore {
+  readonly specificationVersion = 'v1' as const;
+  private readonly histories = new Map<string, { json: string; summary: HistorySummary }>();
+  private readonly checkpoints = new Map<string, string>();
+  private readonly batches = new Map<string, Map<number, string>>();
+  private closed = false;
+
+  async save(history: ExecutionHistory): Promise<void> {
+    this.assertOpen('save');
+    const data = history.toJSON();
+    this.histories.set(data.executionId, { json: JSON.stringify(data), summary: summarize(data) });
+  }
+
+  async load(executionId: string): Promise<ExecutionHistory | undefined> {
+    this.assertOpen('load');
+    const entry = this.histories.get(executionId);
+    return entry ? ExecutionHistory.fromJSON(entry.json) : undefined;
+  }
+
+  async *query(filter?: HistoryQuery): AsyncIterable<HistorySummary> {
+    this.assertOpen('query');
+    const all = [...this.histories.values()].map((e) => e.summary);
+    yield* selectSummaries('memory', all, filter);
+  }
+
+  async delete(executionId: string): Promise<boolean> {
+    this.assertOpen('delete');
+    return this.histories.delete(executionId);
+  }
+
+  async deleteOlderThan(cutoff: Date | number): Promise<number> {
+    this.assertOpen('deleteOlderThan');
+    const limit = toMillis(cutoff);
+    let removed = 0;
+    for (const [id, entry] of this.histories) {
+      if (!isExpired(entry.summary, limit)) continue;
+      this.histories.delete(id);
+      removed++;
+    }
+    return removed;
+  }
+
+  async saveCheckpoint(snapshot: ExecutionSnapshot): Promise<void> {
+    this.assertOpen('saveCheckpoint');
+    this.checkpoints.set(snapshot.executionId, JSON.stringify(snapshot));
+  }
+
+  async loadCheckpoint(executionId: string): Promise<ExecutionSnapshot | undefined> {
+    this.assertOpen('loadCheckpoint');
+    const json = this.checkpoints.get(executionId);
+    return json === undefined ? undefined : (JSON.parse(json) as ExecutionSnapshot);
+  }
+
+  async deleteCheckpoint(executionId: string): Promise<boolean> {
+    this.assertOpen('deleteCheckpoint');
+    return this.checkpoints.delete(executionId);
+  }
+
+  async saveBatchItems(batchId: string, items: BatchItemRecord[]): Promise<void> {
+    this.assertOpen('saveBatchItems');
+    let batch = this.batches.get(batchId);
+    if (!batch) {
+      batch = new Map();
+      this.batches.set(batchId, batch);
+    }
+    for (const item of items) batch.set(item.itemIndex, JSON.stringify(item));
+  }
+
+  async loadBatchItems(batchId: string): Promise<BatchItemRecord[]> {
+    this.assertOpen('loadBatchItems');
+    const batch = this.batches.get(batchId);
+    if (!batch) return [];
+    return [...batch.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([, json]) => JSON.parse(json) as BatchItemRecord);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(operation: string): void {
+    if (this.closed) throw new MisuseError(`memory store is closed; cannot ${operation}`);
+  }
+}

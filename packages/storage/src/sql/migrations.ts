@@ -1,0 +1,73 @@
+import { type Kysely, sql } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Versioned schema changes, applied in name order by kysely's Migrator. Never edit a released
+ * migration: add a new one. The id column sorts by code unit (`collate "C"` on Postgres) so cursors
+ * compare ids the same way in SQL and in JavaScript.
+ */
+export function storeMigrations(dialect: Dialect): MigrationProvider {
+  const idType = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+  const migrations: Record<string, Migration> = {
+    '0001_histories_checkpoints_batches': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('fsm_histories')
+          .ifNotExists()
+          .addColumn('execution_id', idType, (c) => c.primaryKey())
+          .addColumn('fsm', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('ended_at', 'bigint')
+          .addColumn('batch_id', 'text')
+          .addColumn('item_index', 'integer')
+          .addColumn('body', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('fsm_histories_started')
+          .ifNotExists()
+          .on('fsm_histories')
+          .columns(['started_at desc', 'execution_id desc'])
+          .execute();
+        await db.schema
+          .createIndex('fsm_histories_fsm_started')
+          .ifNotExists()
+          .on('fsm_histories')
+          .columns(['fsm', 'started_at desc'])
+          .execute();
+        await db.schema
+          .createIndex('fsm_histories_ended')
+          .ifNotExists()
+          .on('fsm_histories')
+          .columns(['ended_at'])
+          .execute();
+        await db.schema
+          .createTable('fsm_checkpoints')
+          .ifNotExists()
+          .addColumn('execution_id', idType, (c) => c.primaryKey())
+          .addColumn('fsm', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('fsm_batch_items')
+          .ifNotExists()
+          .addColumn('batch_id', 'text', (c) => c.notNull())
+          .addColumn('item_index', 'integer', (c) => c.notNull())
+          .addColumn('execution_id', 'text', (c) => c.notNull())
+          .addColumn('success', 'integer', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('fsm_batch_items_pk', ['batch_id', 'item_index'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('fsm_batch_items').ifExists().execute();
+        await db.schema.dropTable('fsm_checkpoints').ifExists().execute();
+        await db.schema.dropTable('fsm_histories').ifExists().execute();
+      },
+    },
+  };
+  return { getMigrations: async () => migrations };
+}

@@ -1,0 +1,32 @@
+/** Start/end times are epoch milliseconds; bodies are JSON text (the same on every SQL dialect). */
+export interface HistoryRow {
+  execution_id: string;
+  fsm: string;
+  status: string;
+  started_at: number | string;
+  ended_at: number | string | null;
+  batch_id: string | null;
+  item_index: number | null;
+  body: string;
+}
+
+export interface CheckpointRow {
+  execution_id: string;
+  fsm: string;
+  updated_at: number | string;
+  body: string;
+}
+
+export interface BatchItemRow {
+  batch_id: string;
+  item_index: number;
+  execution_id: string;
+  success: number;
+  body: string;
+}
+
+export interface StoreTables {
+  fsm_histories: HistoryRow;
+  fsm_checkpoints: CheckpointRow;
+  fsm_batch_items: BatchItemRow;
+}

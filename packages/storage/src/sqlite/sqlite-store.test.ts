@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeHistoryStore, sampleHistory } from '@fsm/core/testing';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openSqliteStore } from './sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fsm-sqlite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+describeHistoryStore('sqlite', () => openSqliteStore({ filename: join(dir, `suite-${++n}.db`) }));
+
+describe('sqlite store', () => {
+  it('keeps what was saved across reopen (a real file), migrating only once', async () => {
+    const filename = join(dir, 'nested', 'reopen.db');
+    const first = await openSqliteStore({ filename });
+    await first.save(sampleHistory({ executionId: 'kept' }));
+    await first.close();
+    const second = await openSqliteStore({ filename });
+    expect((await second.load('kept'))?.finalState).toBe('done');
+    await second.close();
+  });
+
+  it('an unopenable file is a StorageError naming the file', async () => {
+    writeFileSync(join(dir, 'blocker'), 'a file, not a folder');
+    const filename = join(dir, 'blocker', 'x.db');
+    await expect(openSqliteStore({ filename })).rejects.toMatchObject({
+      code: 'STORAGE_FAILED',
+      message: expect.stringContaining(filename),
+    });
+  });
+
+  it('a database migrated by a newer @fsm/storage is refused with a StorageError, not misread', async () => {
+    const filename = join(dir, 'future.db');
+    const store = await openSqliteStore({ filename });
+    await store.close();
+    const raw = new Database(filename);
+    raw.prepare("insert into fsm_migrations (name, timestamp) values ('9999_from_the_future', 'x')").run();
+    raw.close();
+    await expect(openSqliteStore({ filename })).rejects.toMatchObject({
+      code: 'STORAGE_FAILED',
+      operation: 'migrate',
+    });
+  });
+
+  it('a corrupt history row is a StorageError naming the operation', async () => {
+    const filename = join(dir, 'corrupt.db');
+    const store = await openSqliteStore({ filename });
+    await store.save(sampleHistory({ executionId: 'bad' }));
+    const raw = new Database(filename);
+    raw.prepare("update fsm_histories set body = '{not json' where execution_id = 'bad'").run();
+    raw.close();
+    await expect(store.load('bad')).rejects.toMatchObject({ code: 'STORAGE_FAILED', operation: 'load' });
+    await store.close();
+  });
+
+  it('a closed store refuses work with a MisuseError', async () => {
+    const store = await openSqliteStore({ filename: join(dir, 'closed.db') });
+    await store.close();
+    await expect(store.load('x')).rejects.toMatchObject({ code: 'MISUSE' });
+  });
+});
