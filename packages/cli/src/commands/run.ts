@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { ExecutionResult, SimpleFSM } from '@fsm/core';
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
+import { inputFormat, readRecords } from '../input.js';
+import { createFsm, openStorage } from '../load-fsm.js';
+import { ResultWriter } from '../output.js';
+import { formatSummary, Progress, type RunSummary } from '../progress.js';
+import { parseDuration, parsePositiveInt } from '../parse-duration.js';
+
+export interface RunOptions {
+  input: string;
+  inputFormat?: string;
+  output: string;
+  storage?: string;
+  concurrency: string;
+  allowCode?: boolean;
+  functions?: string;
+  timeout?: string;
+  resume?: string;
+  batchId?: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+/**
+ * `fsm run`: one JSON line per record in input order. Without --storage records stream through in
+ * constant memory; with it the run is a durable batch (histories and finished items in the store), so
+ * `--resume <batchId>` after a crash runs only what was not finished and rewrites the output whole.
+ */
+export async function runCommand(configPath: string, options: RunOptions): Promise<number> {
+  const concurrency = parsePositiveInt(options.concurrency, '--concurrency');
+  const timeoutMs = options.timeout ? parseDuration(options.timeout) : undefined;
+  if (options.resume && !options.storage)
+    throw new UsageError('--resume needs --storage (where the batch was recorded)');
+  const format = inputFormat(options.input, options.inputFormat);
+  const storage = await openStorage(options.storage);
+  const fsm = await createFsm(configPath, {
+    ...(options.allowCode !== undefined ? { allowCode: options.allowCode } : {}),
+    ...(options.functions !== undefined ? { functions: options.functions } : {}),
+    ...(storage ? { storage, checkpoint: 'every-step' as const } : {}),
+  });
+  const writer = new ResultWriter(options.output);
+  const progress = new Progress(options.progress);
+  const summary: RunSummary = { succeeded: 0, failed: 0, byFinalState: {}, durationMs: 0 };
+  const started = performance.now();
+  const count = (result: ExecutionResult) => {
+    if (result.success) summary.succeeded++;
+    else summary.failed++;
+    const key = result.success ? result.finalState : `${result.finalState || '?'} (failed)`;
+    summary.byFinalState[key] = (summary.byFinalState[key] ?? 0) + 1;
+  };
+  try {
+    const records = readRecords(options.input, format);
+    if (storage) {
+      summary.batchId = options.resume ?? options.batchId ?? `run-${randomUUID().slice(0, 8)}`;
+      await runDurable(fsm, records, summary.batchId, concurrency, timeoutMs, writer, progress, count);
+    } else {
+      const stream = fsm.processStream(records, {
+        concurrency,
+        ordered: true,
+        highWaterMark: concurrency * 32,
+        ...(timeoutMs !== undefined ? { recordTimeoutMs: timeoutMs } : {}),
+      });
+      for await (const result of stream) {
+        count(result);
+        await writer.write(result);
+        progress.update({
+          done: summary.succeeded + summary.failed,
+          succeeded: summary.succeeded,
+          failed: summary.failed,
+          total: undefined,
+        });
+      }
+    }
+    await writer.finish();
+  } catch (error) {
+    writer.abort();
+    throw error;
+  } finally {
+    progress.stop();
+    await fsm.close();
+    await storage?.close();
+  }
+  summary.durationMs = performance.now() - started;
+  process.stderr.write(options.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+  return summary.failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+async function runDurable(
+  fsm: SimpleFSM,
+  records: AsyncIterable<unknown>,
+  batchId: string,
+  concurrency: number,
+  timeoutMs: number | undefined,
+  writer: ResultWriter,
+  progress: Progress,
+  count: (r: ExecutionResult) => void,
+): Promise<void> {
+  const batch = await fsm.processDurableBatch(records, {
+    batchId,
+    concurrency,
+    ...(timeoutMs !== undefined ? { recordTimeoutMs: timeoutMs } : {}),
+    onProgress: (p) =>
+      progress.update({ done: p.done, succeeded: p.succeeded, failed: p.failed, total: p.total }),
+  });
+  for (const result of batch.results) {
+    count(result);
+    await writer.write(result);
+  }
+}

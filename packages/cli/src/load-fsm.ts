@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  type ConfigError,
+  type FsmFunction,
+  type FsmOptions,
+  type HistoryStore,
+  type ResourceFactory,
+  SimpleFSM,
+} from '@fsm/core';
+import { createStorage, type DurableStore } from '@fsm/storage';
+import { UsageError } from './exit-codes.js';
+
+export interface FsmCliOptions {
+  allowCode?: boolean;
+  functions?: string;
+  storage?: HistoryStore;
+  checkpoint?: FsmOptions['checkpoint'];
+}
+
+/** Loads `--functions module.mjs`: its exported functions become registered functions (needs --allow-code). */
+export async function loadFunctionsModule(
+  path: string | undefined,
+  allowCode: boolean,
+): Promise<Record<string, FsmFunction>> {
+  if (!path) return {};
+  if (!allowCode)
+    throw new UsageError(`--functions ${path} runs code from that module: add --allow-code to allow it`);
+  const file = resolve(path);
+  if (!existsSync(file)) throw new UsageError(`--functions: "${path}" does not exist`);
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(mod).filter((e): e is [string, FsmFunction] => typeof e[1] === 'function'),
+  );
+}
+
+/** Resource types from @fsm/resources when it offers them (database, filesystem, http). */
+async function resourceTypes(): Promise<Record<string, ResourceFactory>> {
+  const mod = (await import('@fsm/resources')) as { defaultResourceTypes?: Record<string, ResourceFactory> };
+  return mod.defaultResourceTypes ?? {};
+}
+
+export async function createFsm(configPath: string, options: FsmCliOptions): Promise<SimpleFSM> {
+  if (!existsSync(configPath)) throw new UsageError(`config file "${configPath}" does not exist`);
+  const functions = await loadFunctionsModule(options.functions, options.allowCode ?? false);
+  return SimpleFSM.create(resolve(configPath), {
+    functions,
+    allowCode: options.allowCode ?? false,
+    resourceTypes: await resourceTypes(),
+    ...(options.storage ? { storage: options.storage } : {}),
+    ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+  });
+}
+
+/** Every issue of a config error, one per line, with its path. */
+export function describeConfigError(error: ConfigError, configPath: string): string {
+  const lines = error.issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`);
+  return `${configPath}: invalid config (${error.code}, ${error.issues.length} issue${error.issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}\n`;
+}
+
+/** Opens `--storage url` through @fsm/storage's factory (each backend's driver loads only when used). */
+export async function openStorage(url: string | undefined): Promise<DurableStore | undefined> {
+  if (!url) return undefined;
+  return createStorage(url);
+}

@@ -1,0 +1,134 @@
+import { ConfigError, FsmError } from '@fsm/core';
+import { Command, CommanderError } from 'commander';
+import { historyDelete, historyList, historyShow, resumeCommand } from './commands/history.js';
+import { initCommand } from './commands/init.js';
+import { graphCommand, validateCommand } from './commands/inspect.js';
+import { runCommand } from './commands/run.js';
+import { EXIT_USAGE, UsageError } from './exit-codes.js';
+import { describeConfigError } from './load-fsm.js';
+
+function program(setCode: (code: number) => void): Command {
+  const cli = new Command('fsm')
+    .description('Run data-processing finite state machines (dataknobs-fsm compatible configs).')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+  const after =
+    <A extends unknown[]>(run: (...args: A) => Promise<number> | number) =>
+    async (...args: A) =>
+      setCode(await run(...args));
+
+  cli
+    .command('run <config>')
+    .description('run records through a config; one JSON line per record on --output, summary on stderr')
+    .option('-i, --input <file>', 'input file (.jsonl/.json/.csv, optionally .gz) or - for stdin', '-')
+    .option('--input-format <format>', 'jsonl | json | csv (default: by extension)')
+    .option('-o, --output <file>', 'output file or - for stdout', '-')
+    .option(
+      '-s, --storage <url>',
+      'history store (sqlite:./fsm.db, postgres://..., file:./dir); makes the run a resumable batch',
+    )
+    .option('-c, --concurrency <n>', 'records in flight', '8')
+    .option('--allow-code', 'allow inline JavaScript and custom modules in the config')
+    .option('--functions <module>', 'ES module whose exported functions are registered (needs --allow-code)')
+    .option('--timeout <duration>', 'per-record timeout, e.g. 500ms, 30s, 2m')
+    .option('--resume <batchId>', 'finish a batch interrupted earlier (needs the same --storage and input)')
+    .option('--batch-id <id>', 'name the batch (default: generated)')
+    .option('--json', 'print the summary as JSON')
+    .option('--no-progress', 'no progress output')
+    .action(
+      after((config: string, options: Parameters<typeof runCommand>[1]) => runCommand(config, options)),
+    );
+
+  cli
+    .command('validate <config>')
+    .description('check a config: every error with its path (exit 1 when invalid)')
+    .option(
+      '--functions <module>',
+      'ES module of registered functions to check names against (needs --allow-code)',
+    )
+    .option('--allow-code', 'allow loading --functions')
+    .option('--json', 'machine-readable report on stdout')
+    .action(
+      after((config: string, options: Parameters<typeof validateCommand>[1]) =>
+        validateCommand(config, options),
+      ),
+    );
+
+  cli
+    .command('graph <config>')
+    .description('print the state graph')
+    .option('-f, --format <format>', 'mermaid | dot', 'mermaid')
+    .action(after((config: string, options: { format: string }) => graphCommand(config, options)));
+
+  const history = cli.command('history').description('list, show or delete stored execution histories');
+  const storageOption = (c: Command) =>
+    c.option('-s, --storage <url>', 'history store URL').option('--json', 'JSON output');
+  storageOption(history.command('list').description('recent executions, newest first'))
+    .option('--fsm <name>', 'only this FSM')
+    .option('--status <status>', 'running | succeeded | failed')
+    .option('--limit <n>', 'at most this many', '20')
+    .action(after((options: Parameters<typeof historyList>[0]) => historyList(options)));
+  storageOption(history.command('show <executionId>').description('one execution, step by step')).action(
+    after((id: string, options: Parameters<typeof historyShow>[1]) => historyShow(id, options)),
+  );
+  storageOption(history.command('delete <executionId>').description('delete one execution')).action(
+    after((id: string, options: Parameters<typeof historyDelete>[1]) => historyDelete(id, options)),
+  );
+
+  cli
+    .command('resume <executionId> <config>')
+    .description('continue one execution from its last checkpoint')
+    .requiredOption('-s, --storage <url>', 'the store that holds its checkpoint')
+    .option('--allow-code', 'allow code in the config / --functions')
+    .option('--functions <module>', 'ES module of registered functions (needs --allow-code)')
+    .action(
+      after((id: string, config: string, options: Parameters<typeof resumeCommand>[2]) =>
+        resumeCommand(id, config, options),
+      ),
+    );
+
+  cli
+    .command('init [dir]')
+    .description('scaffold a config and sample data')
+    .option('-p, --pattern <pattern>', 'basic | validation | etl', 'basic')
+    .action(
+      after((dir: string | undefined, options: { pattern: string }) => initCommand(dir ?? '.', options)),
+    );
+  return cli;
+}
+
+/** Runs the CLI; resolves to the exit code (0 ok, 1 records failed / invalid, 2 usage or config error). */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  try {
+    await program((c) => {
+      code = c;
+    }).parseAsync([...argv]);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
+        ? 0
+        : EXIT_USAGE;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(describeConfigError(error, argv[3] ?? 'config'));
+      return EXIT_USAGE;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`fsm: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (FsmError.is(error)) {
+      process.stderr.write(`fsm: ${error.code}: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(
+      `fsm: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return EXIT_USAGE;
+  }
+}

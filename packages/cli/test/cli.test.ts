@@ -1,0 +1,225 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fsm, jsonLines, orderConfig, ordersJsonl } from './run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fsm-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('fsm run', () => {
+  it('runs a JSONL file: one line per record in input order, summary on stderr, exit 1 when some fail', async () => {
+    const r = await fsm(['run', orderConfig, '--input', ordersJsonl, '--no-progress']);
+    const lines = jsonLines(r.stdout);
+    const input = jsonLines(readFileSync(ordersJsonl, 'utf8'));
+    expect(lines).toHaveLength(input.length);
+    expect(lines.map((l) => (l.data as { order_id: string }).order_id)).toEqual(input.map((i) => i.order_id));
+    const failed = lines.filter((l) => l.success === false);
+    expect(failed).toHaveLength(2);
+    expect(failed[0]?.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const ok = lines.find((l) => l.success === true);
+    expect(ok).toMatchObject({ finalState: expect.stringMatching(/^(express|standard|manual_review)$/) });
+    expect(ok?.path).toEqual(expect.arrayContaining(['receive', 'price']));
+    expect(r.stderr).toMatch(/38 succeeded, 2 failed/);
+    expect(r.code).toBe(1);
+  });
+
+  it('reads stdin and writes stdout; exit 0 when all succeed', async () => {
+    const stdin = '{"order_id":"X","amount":2000,"region":"EU"}\n{"order_id":"Y","amount":3,"region":"US"}\n';
+    const real = await fsm(
+      ['run', orderConfig, '-i', '-', '--input-format', 'jsonl', '--no-progress', '--json'],
+      {
+        stdin,
+      },
+    );
+    expect(real.code).toBe(0);
+    expect(jsonLines(real.stdout).map((l) => l.finalState)).toEqual(['manual_review', 'express']);
+    expect(JSON.parse(real.stderr.trim().split('\n').at(-1) ?? '{}')).toMatchObject({
+      succeeded: 2,
+      failed: 0,
+      byFinalState: { manual_review: 1, express: 1 },
+    });
+  });
+
+  it('writes --output atomically to a file', async () => {
+    const output = join(dir, 'out.jsonl');
+    const r = await fsm(['run', orderConfig, '-i', ordersJsonl, '-o', output, '--no-progress']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(jsonLines(readFileSync(output, 'utf8'))).toHaveLength(40);
+  });
+
+  it('a malformed input line is a usage error naming the line', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, '{"order_id":"a","amount":1,"region":"US"}\n{oops\n');
+    const r = await fsm(['run', orderConfig, '-i', bad, '--no-progress']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bad}:2`);
+  });
+
+  it('an invalid config exits 2 with every issue and its path', async () => {
+    const config = join(dir, 'invalid.yaml');
+    writeFileSync(
+      config,
+      'name: x\nstates:\n  - name: a\n    is_start: true\n    arcs:\n      - target: nowhere\n',
+    );
+    const r = await fsm(['run', config, '-i', ordersJsonl, '--no-progress']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/arcs\[0\]\.target/);
+    expect(r.stderr).toContain('nowhere');
+  });
+
+  it('usage errors exit 2: unknown option, missing file, --functions without --allow-code', async () => {
+    expect((await fsm(['run', orderConfig, '--bogus'])).code).toBe(2);
+    expect((await fsm(['run', join(dir, 'missing.yaml'), '-i', ordersJsonl])).code).toBe(2);
+    const r = await fsm(['run', orderConfig, '-i', ordersJsonl, '--functions', 'x.mjs']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--allow-code');
+  });
+
+  it('--timeout stops a slow record (per-record timeout) and reports TIMEOUT', async () => {
+    const fns = join(dir, 'slow.mjs');
+    writeFileSync(
+      fns,
+      'export const slow = (d, ctx) => new Promise((resolve, reject) => { const t = setTimeout(() => resolve(d), 10000); ctx.signal.addEventListener("abort", () => { clearTimeout(t); reject(new Error("stopped")); }); });\n',
+    );
+    const config = join(dir, 'slow.yaml');
+    writeFileSync(
+      config,
+      'name: slow\nstates:\n  - name: a\n    is_start: true\n    transforms: [slow]\n    arcs: [{ target: b }]\n  - name: b\n    is_end: true\n',
+    );
+    const started = Date.now();
+    const r = await fsm(
+      [
+        'run',
+        config,
+        '-i',
+        '-',
+        '--input-format',
+        'jsonl',
+        '--functions',
+        fns,
+        '--allow-code',
+        '--timeout',
+        '200ms',
+        '--no-progress',
+      ],
+      {
+        stdin: '{"a":1}\n',
+      },
+    );
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(r.code).toBe(1);
+    expect(jsonLines(r.stdout)[0]?.error).toMatchObject({ code: 'TIMEOUT' });
+  });
+});
+
+describe('fsm validate / graph / init', () => {
+  it('validate: exit 0 for a good config, 1 with every issue for a bad one', async () => {
+    expect((await fsm(['validate', orderConfig])).code).toBe(0);
+    const config = join(dir, 'two-issues.yaml');
+    writeFileSync(config, 'name: x\nstates:\n  - name: a\n    arcs:\n      - target: nowhere\n');
+    const r = await fsm(['validate', config, '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { valid: boolean; issues: { path: string }[] };
+    expect(report.valid).toBe(false);
+    expect(report.issues.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('graph prints mermaid and dot', async () => {
+    const mermaid = await fsm(['graph', orderConfig]);
+    expect(mermaid.code).toBe(0);
+    expect(mermaid.stdout).toMatch(/stateDiagram-v2[\s\S]*main__receive --> main__price/);
+    const dot = await fsm(['graph', orderConfig, '--format', 'dot']);
+    expect(dot.stdout).toMatch(/digraph[\s\S]*"main__receive" -> "main__price"/);
+  });
+
+  it('init scaffolds a config that validates and runs', async () => {
+    const target = join(dir, 'scaffold');
+    expect((await fsm(['init', target, '--pattern', 'validation'])).code).toBe(0);
+    expect((await fsm(['validate', join(target, 'fsm.yaml')])).code).toBe(0);
+    const r = await fsm(['run', join(target, 'fsm.yaml'), '-i', join(target, 'data.jsonl'), '--no-progress']);
+    expect([0, 1]).toContain(r.code);
+    expect(jsonLines(r.stdout).length).toBeGreaterThan(0);
+  });
+
+  it('--help works on every command', async () => {
+    for (const args of [['--help'], ['run', '--help'], ['history', 'list', '--help'], ['graph', '--help']]) {
+      const r = await fsm(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/Usage: fsm/);
+    }
+  });
+});
+
+describe('fsm run --storage, history, resume', () => {
+  it('stores each record history in SQLite; history list/show/delete read it', async () => {
+    const db = `sqlite:${join(dir, 'history.db')}`;
+    const r = await fsm([
+      'run',
+      orderConfig,
+      '-i',
+      ordersJsonl,
+      '--storage',
+      db,
+      '--batch-id',
+      'demo',
+      '--no-progress',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('batch id: demo');
+    const list = await fsm(['history', 'list', '--storage', db, '--limit', '50', '--json']);
+    const summaries = jsonLines(list.stdout);
+    expect(summaries).toHaveLength(40);
+    expect(summaries.filter((s) => s.status === 'failed')).toHaveLength(2);
+    const failed = await fsm(['history', 'list', '--storage', db, '--status', 'failed']);
+    expect(failed.stdout.trim().split('\n')).toHaveLength(2);
+    const show = await fsm(['history', 'show', 'demo:0', '--storage', db]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/main\.receive/);
+    expect((await fsm(['history', 'delete', 'demo:0', '--storage', db])).code).toBe(0);
+    expect((await fsm(['history', 'show', 'demo:0', '--storage', db])).code).toBe(1);
+  });
+
+  it('a run killed midway finishes with --resume: output holds every record once', async () => {
+    const fns = join(dir, 'slowish.mjs');
+    writeFileSync(fns, 'export const tick = (d) => new Promise((r) => setTimeout(() => r(d), 5));\n');
+    const config = join(dir, 'ticks.yaml');
+    writeFileSync(
+      config,
+      'name: ticks\nstates:\n  - name: a\n    is_start: true\n    transforms: [tick]\n    arcs: [{ target: b }]\n  - name: b\n    transforms: [tick]\n    arcs: [{ target: c }]\n  - name: c\n    is_end: true\n',
+    );
+    const input = join(dir, 'ticks.jsonl');
+    writeFileSync(input, Array.from({ length: 400 }, (_, i) => JSON.stringify({ i })).join('\n'));
+    const db = `sqlite:${join(dir, 'resume.db')}`;
+    const output = join(dir, 'ticks-out.jsonl');
+    const args = [
+      'run',
+      config,
+      '-i',
+      input,
+      '-o',
+      output,
+      '--storage',
+      db,
+      '--functions',
+      fns,
+      '--allow-code',
+      '--no-progress',
+      '-c',
+      '4',
+    ];
+    const { spawn } = await import('node:child_process');
+    const { bin } = await import('./run-cli.js');
+    const first = spawn(process.execPath, [bin, ...args, '--batch-id', 'ticks'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 700));
+    first.kill('SIGKILL');
+    await new Promise((r) => first.on('close', r));
+    const resumed = await fsm([...args, '--resume', 'ticks']);
+    expect(resumed.code).toBe(0);
+    const rows = jsonLines(readFileSync(output, 'utf8'));
+    expect(rows.map((row) => (row.data as { i: number }).i)).toEqual(
+      Array.from({ length: 400 }, (_, i) => i),
+    );
+  }, 60_000);
+});
