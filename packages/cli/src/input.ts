@@ -1,7 +1,6 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { openReader } from '@fsm/io';
 import { UsageError } from './exit-codes.js';
 
 export type InputFormat = 'jsonl' | 'json' | 'csv';
@@ -18,38 +17,29 @@ export function inputFormat(path: string, explicit: string | undefined): InputFo
   );
 }
 
-function open(path: string): Readable {
-  if (path === '-') return process.stdin;
-  if (!existsSync(path)) throw new UsageError(`input file "${path}" does not exist`);
-  const stream = createReadStream(path);
-  return path.endsWith('.gz') ? stream.pipe(createGunzip()) : stream;
-}
-
 /**
- * Records from a file or stdin. JSONL is read line by line (constant memory); CSV and JSON arrays go
- * through @fsm/io's streaming readers. A malformed line stops the run with its line number.
+ * Records from a file or stdin. Files go through @fsm/io's streaming readers (JSONL, CSV, JSON arrays,
+ * gzip), stdin is read as JSON lines; either way one record at a time, in constant memory. A malformed
+ * line stops the run with its file and line number.
  */
 export async function* readRecords(path: string, format: InputFormat): AsyncGenerator<unknown> {
-  if (format === 'jsonl') {
-    const lines = createInterface({ input: open(path), crlfDelay: Number.POSITIVE_INFINITY });
-    let line = 0;
-    for await (const text of lines) {
-      line++;
-      if (text.trim() === '') continue;
-      try {
-        yield JSON.parse(text) as unknown;
-      } catch (error) {
-        throw new UsageError(
-          `${path === '-' ? 'stdin' : path}:${line}: not valid JSON (${(error as Error).message})`,
-        );
-      }
-    }
+  if (path !== '-') {
+    if (!existsSync(path)) throw new UsageError(`input file "${path}" does not exist`);
+    // CSV values are typed (numbers, booleans) so schemas like `amount: number` hold.
+    yield* openReader(path, format === 'csv' ? { format, cast: true } : { format });
     return;
   }
-  const io = (await import('@fsm/io')) as Record<string, unknown>;
-  const openReader = io.openReader as
-    | ((p: string, o: { format: string }) => AsyncIterable<unknown> & { close(): Promise<void> })
-    | undefined;
-  if (typeof openReader !== 'function') throw new UsageError(`reading ${format} needs @fsm/io's openReader`);
-  yield* openReader(path, { format });
+  if (format !== 'jsonl')
+    throw new UsageError(`stdin takes JSON lines only; write ${format} input to a file`);
+  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    if (text.trim() === '') continue;
+    try {
+      yield JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new UsageError(`stdin:${line}: not valid JSON (${(error as Error).message})`);
+    }
+  }
 }

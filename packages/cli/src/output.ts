@@ -1,10 +1,13 @@
 import { once } from 'node:events';
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
-import type { Writable } from 'node:stream';
 import type { ExecutionResult } from '@fsm/core';
+import { type FileSink, openWriter } from '@fsm/io';
 
 /** The line `run` writes per record (SPEC §5). */
 export function resultLine(result: ExecutionResult): string {
+  return `${JSON.stringify(resultRecord(result))}\n`;
+}
+
+function resultRecord(result: ExecutionResult): Record<string, unknown> {
   const line: Record<string, unknown> = {
     success: result.success,
     finalState: result.finalState,
@@ -12,39 +15,37 @@ export function resultLine(result: ExecutionResult): string {
     path: result.path,
   };
   if (result.error) line.error = result.error;
-  return `${JSON.stringify(line)}\n`;
+  return line;
 }
 
-/** JSON lines to stdout or a file; a file is written to a temp name and renamed on finish (all or nothing). */
+/**
+ * Result lines to stdout, or to a file through @fsm/io's atomic writer (temp file renamed on finish:
+ * all or nothing). A `.jsonl.gz` output is gzipped; `.csv`/`.json` outputs hold the same fields.
+ */
 export class ResultWriter {
-  private readonly stream: Writable;
-  private readonly temp: string | undefined;
+  private readonly sink: FileSink | undefined;
 
-  constructor(private readonly target: string) {
-    if (target === '-') {
-      this.stream = process.stdout;
-      this.temp = undefined;
-    } else {
-      this.temp = `${target}.tmp-${process.pid}`;
-      this.stream = createWriteStream(this.temp);
-    }
+  constructor(target: string) {
+    this.sink =
+      target === '-'
+        ? undefined
+        : openWriter(target, /\.(csv|json)(\.gz)?$/i.test(target) ? {} : { format: 'jsonl' });
   }
 
   async write(result: ExecutionResult): Promise<void> {
-    if (!this.stream.write(resultLine(result))) await once(this.stream, 'drain');
+    if (this.sink) {
+      await this.sink.write([resultRecord(result)]);
+      return;
+    }
+    if (!process.stdout.write(resultLine(result))) await once(process.stdout, 'drain');
   }
 
   async finish(): Promise<void> {
-    if (!this.temp) return;
-    this.stream.end();
-    await once(this.stream, 'finish');
-    renameSync(this.temp, this.target);
+    await this.sink?.close();
   }
 
   /** Leaves no partial output file behind. */
-  abort(): void {
-    if (!this.temp) return;
-    this.stream.destroy();
-    rmSync(this.temp, { force: true });
+  async abort(): Promise<void> {
+    await this.sink?.abort();
   }
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fsm, jsonLines, orderConfig, ordersJsonl } from './run-cli.js';
+import { gzipSync } from 'node:zlib';
+import { fsm, jsonLines, orderConfig, ordersJsonl, repo } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,6 +40,22 @@ describe('fsm run', () => {
       failed: 0,
       byFinalState: { manual_review: 1, express: 1 },
     });
+  });
+
+  it('reads CSV (typed values, empty cells missing) and gzipped JSONL like JSONL', async () => {
+    const csv = await fsm([
+      'run',
+      orderConfig,
+      '-i',
+      join(repo, 'examples', 'data', 'orders.csv'),
+      '--no-progress',
+    ]);
+    const plain = await fsm(['run', orderConfig, '-i', ordersJsonl, '--no-progress']);
+    expect(jsonLines(csv.stdout)).toEqual(jsonLines(plain.stdout));
+    const gz = join(dir, 'orders.jsonl.gz');
+    writeFileSync(gz, gzipSync(readFileSync(ordersJsonl)));
+    const zipped = await fsm(['run', orderConfig, '-i', gz, '--no-progress']);
+    expect(jsonLines(zipped.stdout)).toEqual(jsonLines(plain.stdout));
   });
 
   it('writes --output atomically to a file', async () => {

@@ -74,7 +74,7 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
     }
     await writer.finish();
   } catch (error) {
-    writer.abort();
+    await writer.abort();
     throw error;
   } finally {
     progress.stop();

@@ -171,7 +171,7 @@ describe('resources and batches', () => {
       functions: {
         useDb: (d: unknown) => d,
         useApi: (d: unknown) => d,
-        maybeHang: (_d: unknown, ctx) => {
+        maybeHang: (_d: unknown, _ctx) => {
           if (++started === 5) controller.abort(new Error('operator stop'));
           return new Promise((resolve) => setTimeout(resolve, 5));
         },

@@ -169,7 +169,7 @@ describe('builtin conditions', () => {
 });
 
 describe('builtin params', () => {
-  it('bad params are a ConfigError at `${path}.params`', async () => {
+  it('bad params are a ConfigError at <path>.params', async () => {
     const error = await resolver
       .resolve(
         { type: 'builtin', name: 'range', params: { min: 'x' } },
