@@ -1,14 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  type ConfigError,
-  type FsmFunction,
-  type FsmOptions,
-  type HistoryStore,
-  type ResourceFactory,
-  SimpleFSM,
-} from '@fsm/core';
+import { type ConfigError, type FsmFunction, type FsmOptions, type HistoryStore, SimpleFSM } from '@fsm/core';
+import { defaultResourceTypes, ResourceManager, resourceFunctions } from '@fsm/resources';
 import { createStorage, type DurableStore } from '@fsm/storage';
 import { UsageError } from './exit-codes.js';
 
@@ -35,19 +29,16 @@ export async function loadFunctionsModule(
   );
 }
 
-/** Resource types from @fsm/resources when it offers them (database, filesystem, http). */
-async function resourceTypes(): Promise<Record<string, ResourceFactory>> {
-  const mod = (await import('@fsm/resources')) as { defaultResourceTypes?: Record<string, ResourceFactory> };
-  return mod.defaultResourceTypes ?? {};
-}
-
 export async function createFsm(configPath: string, options: FsmCliOptions): Promise<SimpleFSM> {
   if (!existsSync(configPath)) throw new UsageError(`config file "${configPath}" does not exist`);
   const functions = await loadFunctionsModule(options.functions, options.allowCode ?? false);
   return SimpleFSM.create(resolve(configPath), {
     functions,
     allowCode: options.allowCode ?? false,
-    resourceTypes: await resourceTypes(),
+    // Pooled resources with metrics, the database/filesystem/http types and the db_* builtins.
+    resourceTypes: defaultResourceTypes,
+    resourceManager: new ResourceManager(),
+    builtins: resourceFunctions,
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
   });

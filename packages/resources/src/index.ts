@@ -1,1 +1,28 @@
-export {};
+import type { BuiltinFunction, ResourceFactory } from '@fsm/core';
+import { databaseFunctions } from './database/database-functions.js';
+import { databaseResource } from './database/database-provider.js';
+import { filesystemResource } from './filesystem/filesystem-provider.js';
+import { httpResource } from './http/http-provider.js';
+
+export { ResourceManager } from './resource-manager.js';
+export { ResourcePool } from './pool/resource-pool.js';
+export type { Gauge, PoolMetrics } from './pool/pool-metrics.js';
+export type { DatabaseHandle, Dialect } from './database/database-provider.js';
+export type { Folder } from './filesystem/folder.js';
+export type { HttpClient } from './http/http-client.js';
+
+/**
+ * Config `type:` → provider factory, for `SimpleFSM.create(config, { resourceTypes: defaultResourceTypes })`.
+ * dataknobs names are accepted (`async_database`, `file`, `api`).
+ */
+export const defaultResourceTypes: Readonly<Record<string, ResourceFactory>> = {
+  database: databaseResource,
+  async_database: databaseResource,
+  filesystem: filesystemResource,
+  file: filesystemResource,
+  http: httpResource,
+  api: httpResource,
+};
+
+/** Builtin functions that use these resources (`db_insert`, `db_upsert`, `db_query`). */
+export const resourceFunctions: readonly BuiltinFunction[] = [...databaseFunctions];

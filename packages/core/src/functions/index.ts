@@ -3,3 +3,4 @@ export { coreBuiltins } from './builtins/index.js';
 export { compileExpression } from './expressions.js';
 export type { CompiledExpression } from './expressions.js';
 export { compileJsonSchema } from './json-schema.js';
+export { builtin as defineBuiltin } from './builtins/define.js';

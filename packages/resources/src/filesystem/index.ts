@@ -1,1 +1,6 @@
-export {};
+export { Folder } from './folder.js';
+export {
+  filesystemProvider,
+  filesystemResource,
+  type FilesystemProviderOptions,
+} from './filesystem-provider.js';

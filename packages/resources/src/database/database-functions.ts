@@ -1,0 +1,111 @@
+import { type BuiltinFunction, defineBuiltin, type FunctionContext, getField, setField } from '@fsm/core';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { DatabaseHandle } from './database-provider.js';
+
+type Row = Record<string, unknown>;
+const isRow = (value: unknown): value is Row =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The columns written for a record: the listed fields, else every top-level non-object field. */
+function columnsOf(data: Row, fields: string[] | undefined): Row {
+  if (fields)
+    return Object.fromEntries(fields.map((f) => [f.split('.').at(-1) as string, getField(data, f) ?? null]));
+  return Object.fromEntries(Object.entries(data).filter(([, v]) => v === null || typeof v !== 'object'));
+}
+
+function handleOf(context: FunctionContext, resource: string): DatabaseHandle {
+  return context.resources.get<DatabaseHandle>(resource);
+}
+
+/** `:name` placeholders (dotted paths into the record) become bound parameters, never spliced text. */
+function boundQuery(text: string, data: unknown) {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  let last = 0;
+  for (const match of text.matchAll(/(?<!:):([A-Za-z_][\w.]*)/g)) {
+    parts.push(text.slice(last, match.index));
+    values.push(getField(data, match[1] as string) ?? null);
+    last = (match.index ?? 0) + match[0].length;
+  }
+  parts.push(text.slice(last));
+  return sql<Row>(Object.assign([...parts], { raw: [...parts] }) as TemplateStringsArray, ...values);
+}
+
+const writeParams = z.object({
+  resource: z.string().min(1),
+  table: z.string().min(1),
+  fields: z.array(z.string().min(1)).optional(),
+});
+
+/**
+ * Database functions for configs (the dataknobs "database" library): `db_insert`, `db_upsert` (by
+ * `key` columns; in the record's own transaction-free statement), `db_query` (rows into `target`).
+ * Each names its `database` resource, which the state must declare in `resources:`.
+ */
+export const databaseFunctions: readonly BuiltinFunction[] = [
+  ...defineBuiltin({
+    name: 'db_insert',
+    aliases: ['database_insert'],
+    roles: ['transform'],
+    sync: false,
+    description: 'Inserts the record (or `fields` of it) as a row of `table`.',
+    params: writeParams,
+    create: (p) => async (data, context) => {
+      const { db } = handleOf(context, p.resource);
+      await db
+        .insertInto(p.table)
+        .values(columnsOf(isRow(data) ? data : {}, p.fields))
+        .execute();
+      return data;
+    },
+  }),
+  ...defineBuiltin({
+    name: 'db_upsert',
+    aliases: ['database_upsert'],
+    roles: ['transform'],
+    sync: false,
+    description: 'Inserts the record as a row of `table`, or updates the row with the same `key` columns.',
+    params: writeParams.extend({ key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) }),
+    create: (p) => {
+      const keys = Array.isArray(p.key) ? p.key : [p.key];
+      return async (data, context) => {
+        const { db, dialect } = handleOf(context, p.resource);
+        const row = columnsOf(isRow(data) ? data : {}, p.fields);
+        const update = Object.fromEntries(Object.entries(row).filter(([k]) => !keys.includes(k)));
+        const insert = db.insertInto(p.table).values(row);
+        if (dialect === 'mysql') await insert.onDuplicateKeyUpdate(update).execute();
+        else
+          await insert
+            .onConflict((oc) =>
+              Object.keys(update).length === 0
+                ? oc.columns(keys).doNothing()
+                : oc.columns(keys).doUpdateSet(update),
+            )
+            .execute();
+        return data;
+      };
+    },
+  }),
+  ...defineBuiltin({
+    name: 'db_query',
+    aliases: ['database_query'],
+    roles: ['transform'],
+    sync: false,
+    description:
+      'Runs `sql` with `:field` placeholders bound from the record; rows (or the first, with `single`) go to `target`.',
+    params: z.object({
+      resource: z.string().min(1),
+      sql: z.string().min(1),
+      target: z.string().min(1),
+      single: z.boolean().default(false),
+    }),
+    create: (p) => async (data, context) => {
+      const { db } = handleOf(context, p.resource);
+      const { rows } = await boundQuery(p.sql, data).execute(db);
+      const out = isRow(data) ? { ...data } : {};
+      setField(out, p.target, p.single ? (rows[0] ?? null) : rows);
+      return out;
+    },
+  }),
+];

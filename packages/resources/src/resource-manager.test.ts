@@ -1,0 +1,98 @@
+import { SimpleFSM, type ResourceProvider } from '@fsm/core';
+import { describe, expect, it } from 'vitest';
+import { ResourceManager } from './resource-manager.js';
+
+function tracked(name: string) {
+  const live = new Set<object>();
+  const provider: ResourceProvider<object> & { live: Set<object> } = {
+    specificationVersion: 'v1',
+    type: 'test',
+    name,
+    live,
+    async create() {
+      const handle = { name };
+      live.add(handle);
+      return handle;
+    },
+    async destroy(handle) {
+      live.delete(handle);
+    },
+    async close() {
+      // Nothing shared.
+    },
+  };
+  return provider;
+}
+
+const config = {
+  name: 'pooled',
+  resources: [{ name: 'db', type: 'custom', connection_pool_size: 3 }],
+  states: [
+    { name: 'load', is_start: true, resources: ['db'], transforms: ['use'], arcs: [{ target: 'done' }] },
+    { name: 'done', is_end: true },
+  ],
+};
+
+describe('ResourceManager with the engine', () => {
+  it('1000 records at concurrency 8 through a pool of 3: no leaks, bounded creation, metrics add up', async () => {
+    const db = tracked('db');
+    const manager = new ResourceManager();
+    let maxHeld = 0;
+    const fsm = await SimpleFSM.create(config, {
+      resources: { db },
+      resourceManager: manager,
+      functions: {
+        use: async (d: object, ctx) => {
+          ctx.resources.get('db');
+          maxHeld = Math.max(maxHeld, manager.metrics().db?.inUse ?? 0);
+          await new Promise((r) => setImmediate(r));
+          return d;
+        },
+      },
+    });
+    const batch = await fsm.processBatch(
+      Array.from({ length: 1000 }, (_, i) => ({ i })),
+      { concurrency: 8 },
+    );
+    expect(batch.succeeded).toBe(1000);
+    const m = manager.metrics().db;
+    expect(m).toMatchObject({ inUse: 0, acquisitions: 1000, releases: 1000 });
+    expect(m?.created).toBeLessThanOrEqual(3);
+    expect(maxHeld).toBeLessThanOrEqual(3);
+    expect(manager.held().size).toBe(0);
+    const gauges = manager.gauges();
+    expect(gauges).toContainEqual({
+      name: 'fsm.resource.pool.acquisitions',
+      value: 1000,
+      attributes: { resource: 'db' },
+    });
+    expect(gauges.map((g) => g.name)).toContain('fsm.resource.pool.avg_acquire_ms');
+    await fsm.close();
+    expect(db.live.size).toBe(0);
+  });
+
+  it('releaseAll returns only what the owner held; close destroys handles still out', async () => {
+    const db = tracked('db');
+    const manager = new ResourceManager({ maxSize: 5 });
+    manager.register('db', db);
+    await manager.acquire('db', 'exec-1/main/a');
+    await manager.acquire('db', 'exec-2/main/a');
+    await manager.releaseAll('exec-1/main/a');
+    expect([...manager.held().keys()]).toEqual(['exec-2/main/a']);
+    expect(manager.metrics().db).toMatchObject({ inUse: 1, idle: 1 });
+    await manager.close();
+    expect(db.live.size).toBe(0);
+    await expect(manager.acquire('db', 'x')).rejects.toMatchObject({ code: 'MISUSE' });
+  });
+
+  it('an unknown resource is RESOURCE_UNAVAILABLE naming it; registering twice is misuse', async () => {
+    const manager = new ResourceManager();
+    await expect(manager.acquire('nope', 'o')).rejects.toMatchObject({
+      code: 'RESOURCE_UNAVAILABLE',
+      resource: 'nope',
+    });
+    manager.register('db', tracked('db'));
+    expect(() => manager.register('db', tracked('db'))).toThrow(/already registered/);
+    await manager.close();
+  });
+});
