@@ -100,7 +100,8 @@ for (const server of servers) {
         ];
         const batch = await fsm.processBatch(records, { concurrency: 1 });
         expect(batch.results.map((r) => r.error?.message ?? 'ok')).toEqual(['ok', 'ok', 'ok']);
-        expect(Number((batch.results[1]?.data as { same_region: { n: number } }).same_region.n)).toBe(1);
+        const second = batch.results[1]?.data as { same_region: { n: number } } | undefined;
+        expect(Number(second?.same_region.n)).toBe(1);
         const { rows } = await sql<{
           order_id: string;
           amount: number;
