@@ -300,6 +300,8 @@ export class BaseFsm {
       await store.saveCheckpoint(execution.snapshot());
       outcome = await drive(execution, signal);
     }
+    // Stopped by its caller (not failed): the checkpoint stays, so a resume continues from it.
+    if (store && outcome.error?.code === 'ABORTED') return outcome;
     await this.saveHistory(outcome);
     if (store) await store.deleteCheckpoint(execution.id);
     return outcome;
@@ -379,6 +381,11 @@ export class BaseFsm {
       ...options,
       completed,
       onResult: async (result) => {
+        // An aborted record is not finished: it is left for the resumed batch to continue.
+        if (result.error?.code === 'ABORTED') {
+          await userOnResult?.(result);
+          return;
+        }
         const { history: _omit, ...stored } = result;
         await storage.saveBatchItems(batchId, [
           {

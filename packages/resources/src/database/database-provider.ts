@@ -28,6 +28,8 @@ export interface DatabaseProviderOptions {
   database?: string;
   /** Milliseconds to wait for a connection (default 10 000). */
   connectTimeoutMs?: number;
+  /** Statements run on every new connection, e.g. `create table if not exists …` (keep them idempotent). */
+  initSql?: string[];
 }
 
 /**
@@ -60,6 +62,7 @@ export function databaseProvider(options: DatabaseProviderOptions): ResourceProv
       }
       try {
         await sql`select 1`.execute(db);
+        for (const statement of options.initSql ?? []) await sql.raw(statement).execute(db);
         signal?.throwIfAborted();
       } catch (error) {
         await db.destroy();
@@ -173,5 +176,8 @@ export function databaseResource(config: ResourceConfig): ResourceProvider<Datab
   if (dialect !== 'sqlite' && str('database')) options.database = str('database') as string;
   if (typeof c.port === 'number') options.port = c.port;
   options.connectTimeoutMs = config.timeout_seconds * 1000;
+  const init = c.init_sql ?? c.setup_sql;
+  if (typeof init === 'string') options.initSql = [init];
+  else if (Array.isArray(init)) options.initSql = init.map(String);
   return databaseProvider(options);
 }

@@ -36,6 +36,8 @@ export class ResourcePool<H = unknown> {
   private readonly busy = new Set<H>();
   private readonly waiters: Waiter<H>[] = [];
   private pendingCreates = 0;
+  /** Handles out of the idle list while being validated: still counted against `maxSize`. */
+  private checking = 0;
   private readonly counters = new PoolCounters();
   private readonly timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -53,7 +55,7 @@ export class ResourcePool<H = unknown> {
   }
 
   get size(): number {
-    return this.idle.length + this.busy.size + this.pendingCreates;
+    return this.idle.length + this.busy.size + this.pendingCreates + this.checking;
   }
 
   /** Whether `acquire` would return without waiting. */
@@ -65,8 +67,8 @@ export class ResourcePool<H = unknown> {
     this.assertOpen();
     signal?.throwIfAborted();
     const started = performance.now();
+    // `obtain` marks the handle busy itself, in the same tick it is counted out of idle or created.
     const handle = await this.obtain(signal);
-    this.busy.add(handle);
     this.counters.recordAcquire(performance.now() - started);
     return handle;
   }
@@ -122,7 +124,17 @@ export class ResourcePool<H = unknown> {
     for (;;) {
       const idle = this.idle.pop();
       if (!idle) break;
-      if (await this.isValid(idle.handle)) return idle.handle;
+      this.checking++;
+      let valid: boolean;
+      try {
+        valid = await this.isValid(idle.handle);
+      } finally {
+        this.checking--;
+      }
+      if (valid) {
+        this.busy.add(idle.handle);
+        return idle.handle;
+      }
       await this.destroy(idle.handle);
     }
     if (this.size < this.options.maxSize) return this.create(signal);
@@ -173,6 +185,7 @@ export class ResourcePool<H = unknown> {
         try {
           const handle = await this.provider.create(signal);
           this.counters.created++;
+          this.busy.add(handle);
           return handle;
         } catch (error) {
           if (signal?.aborted) throw error;
@@ -246,7 +259,9 @@ export class ResourcePool<H = unknown> {
     const now = Date.now();
     const keep: Idle<H>[] = [];
     const drop: H[] = [];
-    for (const entry of this.idle.splice(0)) {
+    const entries = this.idle.splice(0);
+    this.checking += entries.length;
+    for (const entry of entries) {
       const expired =
         this.options.idleTimeoutMs !== undefined &&
         now - entry.since > this.options.idleTimeoutMs &&
@@ -254,6 +269,7 @@ export class ResourcePool<H = unknown> {
       if (expired || !(await this.isValid(entry.handle))) drop.push(entry.handle);
       else keep.push(entry);
     }
+    this.checking -= entries.length;
     this.idle.push(...keep);
     const outcomes = await Promise.allSettled(drop.map((h) => this.destroyRaw(h)));
     for (const outcome of outcomes) if (outcome.status === 'rejected') this.counters.failures++;
