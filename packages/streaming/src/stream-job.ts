@@ -1,0 +1,127 @@
+import type { ExecutionResult, OffsetStore, StreamOptions, StreamSink } from '@fsm/core';
+import { MisuseError } from '@fsm/core';
+
+/** The part of SimpleFSM a stream job needs (any BaseFsm has it). */
+export interface StreamingFsm {
+  processStream(
+    source: AsyncIterable<unknown> | Iterable<unknown>,
+    options?: StreamOptions,
+  ): AsyncIterable<ExecutionResult>;
+}
+
+export interface StreamJobOptions<T> {
+  /** Results written to the sink per `write` (default 500). */
+  chunkSize?: number;
+  concurrency?: number;
+  /** Records read ahead of the slowest sink (default `chunkSize * 2`): bounds memory. */
+  highWaterMark?: number;
+  /** Per-record timeout. */
+  recordTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** Where committed positions are kept; with `streamId`, a restarted job skips what was written. */
+  offsetStore?: OffsetStore;
+  streamId?: string;
+  /** What goes to the sink for a result (default: `{ success, finalState, data, error? }`). */
+  map?: (result: ExecutionResult) => T;
+  /** Failed results go here instead of `sink` (a dead-letter sink), when given. */
+  errorSink?: StreamSink<T>;
+  onProgress?: (stats: StreamJobStats) => void;
+}
+
+export interface StreamJobStats {
+  /** Records read from the source in this run (after any skipped on resume). */
+  records: number;
+  /** Records skipped because an earlier run had committed them. */
+  resumedFrom: number;
+  succeeded: number;
+  failed: number;
+  chunks: number;
+  durationMs: number;
+  ratePerSec: number;
+}
+
+function defaultMap(result: ExecutionResult): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    success: result.success,
+    finalState: result.finalState,
+    data: result.data,
+  };
+  if (result.error) out.error = result.error;
+  return out;
+}
+
+async function* skipFirst(
+  source: AsyncIterable<unknown> | Iterable<unknown>,
+  count: number,
+): AsyncGenerator<unknown> {
+  let index = 0;
+  for await (const record of source) if (index++ >= count) yield record;
+}
+
+/**
+ * Source → FSM → sink in chunks, in input order, with bounded memory: the FSM reads at most
+ * `highWaterMark` records ahead, and a slow sink slows the reader (each chunk is written before more is
+ * read). After every durable sink write the position is committed to the offset store, so a job
+ * restarted with the same `streamId` continues after the last committed record: each record reaches the
+ * sink once as long as the sink's writes are durable when they resolve.
+ */
+export async function runStreamJob<T = Record<string, unknown>>(
+  fsm: StreamingFsm,
+  source: AsyncIterable<unknown> | Iterable<unknown>,
+  sink: StreamSink<T>,
+  options: StreamJobOptions<T> = {},
+): Promise<StreamJobStats> {
+  const chunkSize = options.chunkSize ?? 500;
+  if (options.offsetStore && !options.streamId) throw new MisuseError('an offsetStore needs a streamId');
+  const committed =
+    options.offsetStore && options.streamId ? await options.offsetStore.load(options.streamId) : undefined;
+  const resumedFrom = committed?.records ?? 0;
+  const map = options.map ?? (defaultMap as unknown as (r: ExecutionResult) => T);
+  const started = performance.now();
+  const stats: StreamJobStats = {
+    records: 0,
+    resumedFrom,
+    succeeded: 0,
+    failed: 0,
+    chunks: 0,
+    durationMs: 0,
+    ratePerSec: 0,
+  };
+  let chunk: T[] = [];
+  let errors: T[] = [];
+
+  const flush = async () => {
+    if (chunk.length > 0) await sink.write(chunk, options.signal);
+    if (errors.length > 0) await options.errorSink?.write(errors, options.signal);
+    stats.chunks++;
+    chunk = [];
+    errors = [];
+    if (options.offsetStore && options.streamId) {
+      await options.offsetStore.save(options.streamId, { records: resumedFrom + stats.records });
+      await sink.commit?.({ records: resumedFrom + stats.records });
+    }
+    stats.durationMs = performance.now() - started;
+    stats.ratePerSec = stats.durationMs > 0 ? (stats.records * 1000) / stats.durationMs : 0;
+    options.onProgress?.({ ...stats });
+  };
+
+  const results = fsm.processStream(resumedFrom > 0 ? skipFirst(source, resumedFrom) : source, {
+    ordered: true,
+    highWaterMark: options.highWaterMark ?? chunkSize * 2,
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.recordTimeoutMs !== undefined ? { recordTimeoutMs: options.recordTimeoutMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  for await (const result of results) {
+    stats.records++;
+    if (result.success) stats.succeeded++;
+    else stats.failed++;
+    if (!result.success && options.errorSink) errors.push(map(result));
+    else chunk.push(map(result));
+    if (chunk.length + errors.length >= chunkSize) await flush();
+  }
+  if (chunk.length + errors.length > 0 || stats.chunks === 0) await flush();
+  stats.durationMs = performance.now() - started;
+  stats.ratePerSec = stats.durationMs > 0 ? (stats.records * 1000) / stats.durationMs : 0;
+  return stats;
+}
