@@ -1,1 +1,1 @@
-export {};
+export { anthropic } from './anthropic-provider.js';

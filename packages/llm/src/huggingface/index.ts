@@ -1,1 +1,1 @@
-export {};
+export { huggingface, type HuggingFaceOptions } from './huggingface-provider.js';

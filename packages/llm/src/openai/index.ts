@@ -1,1 +1,1 @@
-export {};
+export { openai } from './openai-provider.js';
