@@ -39,7 +39,7 @@ describe('openai provider', () => {
     expect(r.finishReason).toBe('tool-calls');
     expect(r.toolCalls).toEqual([{ id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }]);
     expect(server.requests.at(-1)?.headers.authorization).toBe('Bearer sk-test-secret-key-123');
-    expect((server.requests.at(-1)?.body.tools as unknown[]).length).toBe(1);
+    expect(server.requests.at(-1)?.body.tools).toHaveLength(1);
   });
 
   it('streams tool-call deltas and ends with the whole call', async () => {

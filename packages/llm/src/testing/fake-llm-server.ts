@@ -154,20 +154,18 @@ const anthropicMessages =
       : [{ type: 'text', text: reply.text ?? '' }];
     const stop = reply.toolCall ? 'tool_use' : 'end_turn';
     if (!body.stream) {
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            id: 'msg_1',
-            type: 'message',
-            role: 'assistant',
-            model,
-            content,
-            stop_reason: stop,
-            stop_sequence: null,
-            usage: { input_tokens: 12, output_tokens: 7 },
-          }),
-        );
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          id: 'msg_1',
+          type: 'message',
+          role: 'assistant',
+          model,
+          content,
+          stop_reason: stop,
+          stop_sequence: null,
+          usage: { input_tokens: 12, output_tokens: 7 },
+        }),
+      );
       return;
     }
     sse(res);
