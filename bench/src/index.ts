@@ -1,1 +1,2 @@
-export {};
+export * as branching from './workloads/branching.js';
+export * as pipeline from './workloads/pipeline.js';
