@@ -8,9 +8,7 @@ const heap = () => {
 };
 
 /** W4: memory per paused execution and snapshot size, @fsm vs XState persisted snapshots. */
-export async function idleExecutions(
-  count: number,
-): Promise<{
+export async function idleExecutions(count: number): Promise<{
   fsmBytesPerExecution: number;
   fsmSnapshotBytes: number;
   xstateBytesPerActor: number;
