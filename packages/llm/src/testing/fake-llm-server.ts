@@ -17,6 +17,8 @@ export interface FakeLlmServerOptions {
   delayMs?: number;
   /** Milliseconds between streamed chunks. */
   chunkDelayMs?: number;
+  /** The embedding of a text (default `fakeEmbedding`: letter frequencies). */
+  embed?: (text: string) => number[];
 }
 
 export interface FakeLlmServer {
@@ -132,17 +134,19 @@ const openaiChat =
     res.end('data: [DONE]\n\n');
   };
 
-const openaiEmbeddings: Handler = async (body, res) => {
-  const input = Array.isArray(body.input) ? (body.input as string[]) : [String(body.input)];
-  res.writeHead(200, { 'content-type': 'application/json' }).end(
-    JSON.stringify({
-      object: 'list',
-      model: body.model,
-      data: input.map((text, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(text) })),
-      usage: { prompt_tokens: input.length * 3, total_tokens: input.length * 3 },
-    }),
-  );
-};
+const openaiEmbeddings =
+  (embed: (text: string) => number[]): Handler =>
+  async (body, res) => {
+    const input = Array.isArray(body.input) ? (body.input as string[]) : [String(body.input)];
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        object: 'list',
+        model: body.model,
+        data: input.map((text, index) => ({ object: 'embedding', index, embedding: embed(text) })),
+        usage: { prompt_tokens: input.length * 3, total_tokens: input.length * 3 },
+      }),
+    );
+  };
 
 /** Anthropic Messages API (JSON and SSE events). */
 const anthropicMessages =
@@ -215,13 +219,15 @@ const anthropicMessages =
   };
 
 /** HuggingFace feature extraction: a vector per input. */
-const hfFeatureExtraction: Handler = async (body, res) => {
-  const inputs = Array.isArray(body.inputs) ? (body.inputs as string[]) : [String(body.inputs)];
-  const vectors = inputs.map(fakeEmbedding);
-  res
-    .writeHead(200, { 'content-type': 'application/json' })
-    .end(JSON.stringify(Array.isArray(body.inputs) ? vectors : vectors[0]));
-};
+const hfFeatureExtraction =
+  (embed: (text: string) => number[]): Handler =>
+  async (body, res) => {
+    const inputs = Array.isArray(body.inputs) ? (body.inputs as string[]) : [String(body.inputs)];
+    const vectors = inputs.map(embed);
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(Array.isArray(body.inputs) ? vectors : vectors[0]));
+  };
 
 /**
  * A local HTTP server on 127.0.0.1 that speaks the wire protocols of OpenAI (chat completions, streaming,
@@ -235,12 +241,13 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
   let active = 0;
   let maxActive = 0;
   const chunkDelay = options.chunkDelayMs ?? 0;
+  const embed = options.embed ?? fakeEmbedding;
   const route = (path: string): Handler | undefined => {
     if (path.endsWith('/chat/completions')) return openaiChat(chunkDelay);
-    if (path.endsWith('/embeddings')) return openaiEmbeddings;
+    if (path.endsWith('/embeddings')) return openaiEmbeddings(embed);
     if (path.endsWith('/messages')) return anthropicMessages(chunkDelay);
     if (path.includes('feature-extraction') || path.includes('/pipeline/') || path.endsWith('/embed'))
-      return hfFeatureExtraction;
+      return hfFeatureExtraction(embed);
     return undefined;
   };
   const server: Server = createServer((req, res) => {
