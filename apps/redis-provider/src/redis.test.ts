@@ -49,7 +49,7 @@ describe('fsm-provider-redis', () => {
     ];
     const batch = await fsm.processBatch(events, { concurrency: 1 });
     expect(batch.results.map((r) => r.finalState)).toEqual(['accepted', 'accepted', 'dropped', 'accepted']);
-    expect((batch.results[3]?.data as { events_for_customer: number }).events_for_customer).toBe(2);
+    expect(batch.results[3]?.data).toMatchObject({ events_for_customer: 2 });
     const stored: string[] = [];
     for await (const s of storage.query({ fsm: 'dedup_events' })) stored.push(s.executionId);
     expect(stored).toHaveLength(4);
