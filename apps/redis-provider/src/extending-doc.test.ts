@@ -23,7 +23,10 @@ describe('docs/extending.md', () => {
       const lines = snippet.code
         .split('\n')
         .filter((l) => l.trim() !== '' && !/^\s*\/\/ .*…$/.test(l) && l.trim() !== '}' && l.trim() !== '];');
-      for (const line of lines) expect(source, `line not found in ${snippet.file}: ${line}`).toContain(squash(line).replace(/,$/, ''));
+      for (const line of lines)
+        expect(source, `line not found in ${snippet.file}: ${line}`).toContain(
+          squash(line).replace(/,$/, ''),
+        );
     });
   }
 });
