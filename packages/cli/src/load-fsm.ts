@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ConfigError, type FsmFunction, type FsmOptions, type HistoryStore, SimpleFSM } from '@fsm/core';
+import { llmFunctions, llmResourceTypes } from '@fsm/llm';
 import { defaultResourceTypes, ResourceManager, resourceFunctions } from '@fsm/resources';
 import { createStorage, type DurableStore } from '@fsm/storage';
 import { UsageError } from './exit-codes.js';
@@ -35,10 +36,10 @@ export async function createFsm(configPath: string, options: FsmCliOptions): Pro
   return SimpleFSM.create(resolve(configPath), {
     functions,
     allowCode: options.allowCode ?? false,
-    // Pooled resources with metrics, the database/filesystem/http types and the db_* builtins.
-    resourceTypes: defaultResourceTypes,
+    // Pooled resources with metrics; database/filesystem/http/llm/vector_store types; db_* and llm_* builtins.
+    resourceTypes: { ...defaultResourceTypes, ...llmResourceTypes },
     resourceManager: new ResourceManager(),
-    builtins: resourceFunctions,
+    builtins: [...resourceFunctions, ...llmFunctions],
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
   });

@@ -67,7 +67,13 @@ export class SqlStore implements HistoryStore, CheckpointStore {
       migrationLockTableName: 'fsm_migrations_lock',
       ...(schema ? { migrationTableSchema: schema } : {}),
     });
-    const { error, results } = await migrator.migrateToLatest();
+    let { error, results } = await migrator.migrateToLatest();
+    // SQLite has no migration lock in kysely: when two processes open a new file at once, the loser's
+    // transaction fails on the migrations table the winner just wrote. Run it again: it finds nothing to do.
+    for (let attempt = 1; error && this.backend === 'sqlite' && attempt <= 3; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      ({ error, results } = await migrator.migrateToLatest());
+    }
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'before any migration ran';
       throw new StorageError(this.backend, 'migrate', `migration ${failed} failed: ${describe(error)}`, {
