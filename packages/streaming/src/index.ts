@@ -1,2 +1,9 @@
-export { runStreamJob, type StreamJobOptions, type StreamJobStats, type StreamingFsm } from './stream-job.js';
+export {
+  BasicStreamProcessor,
+  runStreamJob,
+  type StreamJobOptions,
+  type StreamJobStats,
+  type StreamingFsm,
+} from './stream-job.js';
 export { FileOffsetStore, MemoryOffsetStore } from './offset-stores.js';
+export { MemorySink, MemorySource } from './memory.js';

@@ -160,3 +160,80 @@ describe('runStreamJob', () => {
     ).rejects.toMatchObject({ code: 'MISUSE' });
   });
 });
+
+describe('stream processor extras', () => {
+  it('memory source and sink, BasicStreamProcessor, and a memory limit that pauses reading', async () => {
+    const { BasicStreamProcessor } = await import('./stream-job.js');
+    const { MemorySink, MemorySource } = await import('./memory.js');
+    const fsm = await SimpleFSM.create(config);
+    const processor = new BasicStreamProcessor(fsm, {
+      chunkSize: 10,
+      offsetStore: new MemoryOffsetStore(),
+      streamId: 'm',
+    });
+    const sink = new MemorySink();
+    const stats = await processor.process(
+      new MemorySource(Array.from({ length: 35 }, (_, n) => ({ n }))),
+      sink,
+      {
+        // A limit below the current heap: every chunk pauses (bounded wait), and the job still completes.
+        memoryLimitMb: 1,
+        memoryWaitMs: 5,
+      },
+    );
+    expect(sink.records).toHaveLength(35);
+    expect(sink.committed).toEqual({ records: 35 });
+    expect(stats.memoryPauses).toBe(stats.chunks);
+  });
+
+  it('1M generated CSV rows through a 5-state FSM to JSONL with live heap growth under 64 MiB', async () => {
+    const { createWriteStream } = await import('node:fs');
+    const { once } = await import('node:events');
+    const input = join(dir, 'million.csv');
+    const out = createWriteStream(input);
+    out.write('id,amount,region\n');
+    for (let i = 0; i < 1_000_000; i++)
+      if (!out.write(`${i},${i % 1000},${i % 2 ? 'EU' : 'US'}\n`)) await once(out, 'drain');
+    out.end();
+    await once(out, 'close');
+    const fsm = await SimpleFSM.create(
+      {
+        name: 'five',
+        data_mode: { default: 'reference' },
+        states: [
+          { name: 's1', is_start: true, arcs: [{ target: 's2', condition: 'valid' }] },
+          { name: 's2', transforms: ['tax'], arcs: [{ target: 's3' }] },
+          { name: 's3', arcs: [{ target: 'eu', condition: 'isEu', priority: 1 }, { target: 's4' }] },
+          { name: 's4', is_end: true },
+          { name: 'eu', is_end: true },
+        ],
+      },
+      {
+        functions: {
+          valid: (r: { amount: number }) => r.amount >= 0,
+          tax: (r: { amount: number; tax?: number }) => {
+            r.tax = r.amount * 0.2;
+            return r;
+          },
+          isEu: (r: { region: string }) => r.region === 'EU',
+        },
+      },
+    );
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const before = process.memoryUsage().heapUsed;
+    let peak = 0;
+    const sink = openWriter(join(dir, 'million.jsonl'));
+    const stats = await runStreamJob(fsm, openReader(input, { cast: true }), sink, {
+      chunkSize: 2000,
+      onProgress: (s) => {
+        if (s.chunks % 50 !== 0) return;
+        gc?.();
+        peak = Math.max(peak, process.memoryUsage().heapUsed - before);
+      },
+    });
+    await sink.close();
+    expect(stats.records).toBe(1_000_000);
+    expect(peak).toBeLessThan(64 * 1024 * 1024);
+  }, 120_000);
+});

@@ -26,6 +26,12 @@ export interface StreamJobOptions<T> {
   /** Failed results go here instead of `sink` (a dead-letter sink), when given. */
   errorSink?: StreamSink<T>;
   onProgress?: (stats: StreamJobStats) => void;
+  /**
+   * Heap ceiling in MB: when the heap is over it after a chunk, reading pauses (a GC is requested when
+   * available and the job waits, up to `memoryWaitMs`) before more records are pulled.
+   */
+  memoryLimitMb?: number;
+  memoryWaitMs?: number;
 }
 
 export interface StreamJobStats {
@@ -33,6 +39,8 @@ export interface StreamJobStats {
   records: number;
   /** Records skipped because an earlier run had committed them. */
   resumedFrom: number;
+  /** Times reading paused because the heap was over `memoryLimitMb`. */
+  memoryPauses: number;
   succeeded: number;
   failed: number;
   chunks: number;
@@ -48,6 +56,25 @@ function defaultMap(result: ExecutionResult): Record<string, unknown> {
   };
   if (result.error) out.error = result.error;
   return out;
+}
+
+/** Waits (bounded) for the heap to drop under the limit; reading is paused meanwhile because flush is awaited. */
+async function underMemoryLimit(
+  limitMb: number,
+  maxWaitMs: number,
+  stats: StreamJobStats,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const over = () => process.memoryUsage().heapUsed > limitMb * 1024 * 1024;
+  if (!over()) return;
+  stats.memoryPauses++;
+  const deadline = Date.now() + maxWaitMs;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  while (over() && Date.now() < deadline) {
+    signal?.throwIfAborted();
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 async function* skipFirst(
@@ -81,6 +108,7 @@ export async function runStreamJob<T = Record<string, unknown>>(
   const stats: StreamJobStats = {
     records: 0,
     resumedFrom,
+    memoryPauses: 0,
     succeeded: 0,
     failed: 0,
     chunks: 0,
@@ -103,6 +131,8 @@ export async function runStreamJob<T = Record<string, unknown>>(
     stats.durationMs = performance.now() - started;
     stats.ratePerSec = stats.durationMs > 0 ? (stats.records * 1000) / stats.durationMs : 0;
     options.onProgress?.({ ...stats });
+    if (options.memoryLimitMb !== undefined)
+      await underMemoryLimit(options.memoryLimitMb, options.memoryWaitMs ?? 1000, stats, options.signal);
   };
 
   const results = fsm.processStream(resumedFrom > 0 ? skipFirst(source, resumedFrom) : source, {
@@ -124,4 +154,23 @@ export async function runStreamJob<T = Record<string, unknown>>(
   stats.durationMs = performance.now() - started;
   stats.ratePerSec = stats.durationMs > 0 ? (stats.records * 1000) / stats.durationMs : 0;
   return stats;
+}
+
+/**
+ * The object form of `runStreamJob` (dataknobs' `BasicStreamProcessor`): configure once, run many
+ * sources into sinks with the same options.
+ */
+export class BasicStreamProcessor<T = Record<string, unknown>> {
+  constructor(
+    private readonly fsm: StreamingFsm,
+    private readonly options: StreamJobOptions<T> = {},
+  ) {}
+
+  process(
+    source: AsyncIterable<unknown> | Iterable<unknown>,
+    sink: StreamSink<T>,
+    overrides: StreamJobOptions<T> = {},
+  ): Promise<StreamJobStats> {
+    return runStreamJob(this.fsm, source, sink, { ...this.options, ...overrides });
+  }
 }
