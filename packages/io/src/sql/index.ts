@@ -1,1 +1,8 @@
-export {};
+export {
+  type AnyDatabase,
+  type SqlDialect,
+  SqlTableSink,
+  type SqlTableSinkOptions,
+  SqlTableSource,
+  type SqlTableSourceOptions,
+} from './sql-table.js';
