@@ -16,6 +16,15 @@ import { Redis } from 'ioredis';
 import { RedisKeys } from './keys.js';
 import { emitRecordSpans } from './tracing.js';
 
+/** KEYS: result marker, results stream, batch hash. ARGV: ttl, result JSON, outcome field, dead-lettered flag. */
+const STORE_RESULT_ONCE = `
+if redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then
+  redis.call('XADD', KEYS[2], '*', 'result', ARGV[2])
+  redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+  if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[3], 'deadLettered', 1) end
+  return 1
+end
+return 0`;
 /** Error codes worth another attempt: the record may succeed when the outside world recovers. */
 const RETRYABLE = new Set([
   'FUNCTION_FAILED',
@@ -328,13 +337,20 @@ export class QueueRunner implements RecordRunner {
   ): Promise<void> {
     const { history: _history, ...stored } = result;
     const json = JSON.stringify({ ...stored, batchId: data.batchId, itemIndex: data.index });
-    const first = await this.redis.set(this.keys.result(jobId), '1', 'EX', 7 * 24 * 3600, 'NX');
-    if (first !== 'OK') return;
-    const tx = this.redis.multi();
-    tx.xadd(this.keys.results(data.batchId), '*', 'result', json);
-    tx.hincrby(this.keys.batch(data.batchId), outcome, 1);
-    if (deadLetter) tx.hincrby(this.keys.batch(data.batchId), 'deadLettered', 1);
-    await tx.exec();
+    // One Lua script, so the marker, the stream entry and the counters land together or not at all:
+    // a worker killed between them can neither lose a result nor store it twice.
+    const first = await this.redis.eval(
+      STORE_RESULT_ONCE,
+      3,
+      this.keys.result(jobId),
+      this.keys.results(data.batchId),
+      this.keys.batch(data.batchId),
+      String(7 * 24 * 3600),
+      json,
+      outcome,
+      deadLetter ? '1' : '0',
+    );
+    if (first !== 1) return;
     if (deadLetter) {
       await this.deadLetters.add('dead', {
         record: data.record,

@@ -169,3 +169,15 @@ function asRecord(value: unknown): Record<string, unknown> {
     return value as Record<string, unknown>;
   throw new Error(`expected an object, found ${Array.isArray(value) ? 'an array' : typeof value}`);
 }
+
+/** Records of any byte stream in a format (for S3 objects, HTTP bodies, stdin). */
+export function parseRecords(
+  format: 'csv' | 'jsonl' | 'json',
+  input: Readable,
+  source: string,
+  csv: CsvOptions = {},
+): AsyncGenerator<ParsedRecord> {
+  if (format === 'csv') return csvRecords(input, csv);
+  if (format === 'jsonl') return jsonlRecords(input);
+  return jsonArrayRecords(input, source);
+}

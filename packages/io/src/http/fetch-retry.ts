@@ -1,0 +1,72 @@
+import { IoError } from '@fsm/core';
+
+const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+
+export interface RetryOptions {
+  retries?: number;
+  retryDelayMs?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const pause = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * fetch that retries network errors and 408/429/5xx with exponential backoff (honouring Retry-After),
+ * fails at once on other statuses, and stops on the caller's signal. `body` is a factory so a retry
+ * can send it again.
+ */
+export async function fetchWithRetry(
+  url: string | URL,
+  init: Omit<RequestInit, 'body' | 'signal'> & { body?: () => RequestInit['body'] },
+  options: RetryOptions = {},
+): Promise<Response> {
+  const retries = options.retries ?? 3;
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    options.signal?.throwIfAborted();
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    let wait = (options.retryDelayMs ?? 100) * 2 ** attempt;
+    try {
+      const body = init.body?.();
+      const response = await fetch(url, {
+        ...init,
+        ...(body !== undefined ? { body, duplex: 'half' } : {}),
+        signal,
+      } as RequestInit);
+      if (response.ok) return response;
+      const text = await response.text();
+      lastError = new IoError(
+        `${init.method ?? 'GET'} ${String(url)} → ${response.status}: ${text.slice(0, 200)}`,
+        { source: String(url) },
+      );
+      if (!RETRYABLE.has(response.status)) throw lastError;
+      const after = Number(response.headers.get('retry-after'));
+      if (Number.isFinite(after) && response.headers.has('retry-after')) wait = after * 1000;
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (error === lastError) throw error;
+      lastError = error;
+    }
+    if (attempt < retries) await pause(wait, options.signal);
+  }
+  throw lastError instanceof IoError
+    ? lastError
+    : new IoError(
+        `${init.method ?? 'GET'} ${String(url)} failed after ${retries + 1} attempts: ${(lastError as Error)?.message}`,
+        { source: String(url), cause: lastError },
+      );
+}
