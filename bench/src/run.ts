@@ -4,6 +4,7 @@ import * as branching from './workloads/branching.js';
 import { durableSteps } from './workloads/durable.js';
 import { idleExecutions } from './workloads/idle.js';
 import * as pipeline from './workloads/pipeline.js';
+import { queueScaling } from './workloads/queue.js';
 import { csvStream } from './workloads/stream.js';
 
 // `BENCH_QUICK=1` gives a rough run in seconds (CI smoke); the numbers in README come from a full run.
@@ -185,6 +186,15 @@ async function w6(): Promise<void> {
   );
 }
 
+async function w7(): Promise<void> {
+  const r = await queueScaling(quick ? 300 : 3_000);
+  console.log('\nW7 scale-out: the same config on BullMQ/Redis, ~2 ms of CPU per record');
+  console.log(`  1 worker process  ${Math.round(r.one).toLocaleString('en-US').padStart(8)} records/s`);
+  console.log(
+    `  2 worker processes ${Math.round(r.two).toLocaleString('en-US').padStart(7)} records/s  (${(r.two / r.one).toFixed(2)}×, goal ≥ 1.6×)`,
+  );
+}
+
 const commit = (() => {
   try {
     return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
@@ -195,4 +205,4 @@ const commit = (() => {
 console.log(
   `@fsm benchmarks — ${new Date().toISOString().slice(0, 10)}, commit ${commit}, Node ${process.version}${quick ? ', QUICK' : ''}`,
 );
-for (const workload of [w1, w2, w3, w4, w5, w6]) await workload();
+for (const workload of [w1, w2, w3, w4, w5, w6, w7]) await workload();

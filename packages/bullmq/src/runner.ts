@@ -102,7 +102,8 @@ export class QueueRunner implements RecordRunner {
   private readonly deadLetters: Queue;
   private readonly keys: RedisKeys;
   private fsm: Promise<SimpleFSM> | undefined;
-  private readonly workers = new Set<Worker<JobData>>();
+  /** Each worker with the Redis connection made for it (BullMQ leaves a given connection open on close). */
+  private readonly workers = new Map<Worker<JobData>, Redis>();
   private started = 0;
   private finished = 0;
   private readonly lags: number[] = [];
@@ -117,6 +118,11 @@ export class QueueRunner implements RecordRunner {
     this.queue = new Queue<JobData>(options.queue, { connection: this.redis });
     this.deadLetters = new Queue(`${options.queue}-dlq`, { connection: this.redis });
     this.keys = new RedisKeys(options.queue);
+  }
+
+  /** The BullMQ queue this runner submits to and works on. */
+  get queueName(): string {
+    return this.options.queue;
   }
 
   /** Queues records (one job each). Re-submitting an idempotency key does not run the record again. */
@@ -166,8 +172,9 @@ export class QueueRunner implements RecordRunner {
   /** Starts a worker in this process; run it in as many processes as you like. */
   worker(options: { concurrency?: number } = {}): WorkerHandle {
     this.assertOpen();
+    const connection = connect(this.options.connection);
     const worker = new Worker<JobData>(this.options.queue, (job) => this.runJob(job), {
-      connection: connect(this.options.connection),
+      connection,
       concurrency: options.concurrency ?? 4,
       lockDuration: this.options.lockDurationMs ?? 30_000,
       stalledInterval: Math.max(500, Math.floor((this.options.lockDurationMs ?? 30_000) / 2)),
@@ -178,12 +185,13 @@ export class QueueRunner implements RecordRunner {
         void this.deadLetter(job, error).catch((e: unknown) => worker.emit('error', e as Error));
       }
     });
-    this.workers.add(worker);
+    this.workers.set(worker, connection);
     const runner = this;
     return {
       async close() {
         runner.workers.delete(worker);
         await worker.close();
+        await connection.quit();
       },
       get processed() {
         return runner.finished;
@@ -287,7 +295,7 @@ export class QueueRunner implements RecordRunner {
       for (const outcome of await Promise.allSettled(steps))
         if (outcome.status === 'rejected') failures.push(outcome.reason);
     };
-    await settle([...this.workers].map((w) => w.close()));
+    await settle([...this.workers].map(([w, connection]) => w.close().then(() => connection.quit())));
     this.workers.clear();
     await settle([this.queue.close(), this.deadLetters.close()]);
     if (this.fsm) await settle([this.fsm.then((fsm) => fsm.close())]);

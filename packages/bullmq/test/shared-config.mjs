@@ -10,6 +10,11 @@ export const config = {
 export const functions = {
   work: async (record) => {
     await new Promise((resolve) => setTimeout(resolve, record.delayMs ?? 0));
+    // CPU work for the scaling benchmark: a busy loop of `cpuMs`.
+    if (record.cpuMs) {
+      const until = performance.now() + record.cpuMs;
+      while (performance.now() < until);
+    }
     return { ...record, doubled: record.n * 2, pid: process.pid };
   },
 };

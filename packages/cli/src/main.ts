@@ -4,6 +4,7 @@ import { historyDelete, historyList, historyShow, resumeCommand } from './comman
 import { initCommand } from './commands/init.js';
 import { graphCommand, validateCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
+import { runOnQueue, workerCommand } from './commands/worker.js';
 import { EXIT_USAGE, UsageError } from './exit-codes.js';
 import { describeConfigError } from './load-fsm.js';
 
@@ -36,8 +37,32 @@ function program(setCode: (code: number) => void): Command {
     .option('--batch-id <id>', 'name the batch (default: generated)')
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress output')
+    .option('--queue <name>', 'submit to this BullMQ queue instead of running here (workers: fsm worker)')
+    .option('--redis <url>', 'Redis of the queue', 'redis://127.0.0.1:6379')
     .action(
-      after((config: string, options: Parameters<typeof runCommand>[1]) => runCommand(config, options)),
+      after(
+        (config: string, options: Parameters<typeof runCommand>[1] & { queue?: string; redis: string }) =>
+          options.queue
+            ? runOnQueue(config, { ...options, queue: options.queue })
+            : runCommand(config, options),
+      ),
+    );
+
+  cli
+    .command('worker <config>')
+    .description('run records submitted to a BullMQ queue (fsm run --queue) until stopped')
+    .option('--redis <url>', 'Redis of the queue', 'redis://127.0.0.1:6379')
+    .option('--queue <name>', 'queue name (default: derived from the config path)')
+    .option('-c, --concurrency <n>', 'records in flight in this worker', '8')
+    .option(
+      '-s, --storage <url>',
+      'checkpoint every step here, so a crashed worker resumes records from their last step',
+    )
+    .option('--allow-code', 'allow inline JavaScript and --functions')
+    .option('--functions <module>', 'ES module of registered functions (needs --allow-code)')
+    .option('--timeout <duration>', 'per-record timeout')
+    .action(
+      after((config: string, options: Parameters<typeof workerCommand>[1]) => workerCommand(config, options)),
     );
 
   cli

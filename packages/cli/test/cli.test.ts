@@ -240,3 +240,39 @@ describe('fsm run --storage, history, resume', () => {
     );
   }, 60_000);
 });
+
+describe('fsm worker and fsm run --queue', () => {
+  it('records submitted with fsm run --queue are run by two fsm worker processes; output in input order', async () => {
+    const { spawn } = await import('node:child_process');
+    const { bin } = await import('./run-cli.js');
+    const queue = `cli-${process.pid}-${Date.now().toString(36)}`;
+    const workers = [0, 1].map(() =>
+      spawn(process.execPath, [bin, 'worker', orderConfig, '--queue', queue, '--concurrency', '4'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+    try {
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              w.stderr?.on('data', (chunk: Buffer) => {
+                if (chunk.toString().includes('on queue')) resolve();
+              });
+            }),
+        ),
+      );
+      const r = await fsm(['run', orderConfig, '-i', ordersJsonl, '--queue', queue, '--no-progress']);
+      expect(r.code).toBe(1);
+      const lines = jsonLines(r.stdout);
+      const input = jsonLines(readFileSync(ordersJsonl, 'utf8'));
+      expect(lines.map((l) => (l.data as { order_id: string }).order_id)).toEqual(
+        input.map((i) => i.order_id),
+      );
+      expect(lines.filter((l) => l.success === false)).toHaveLength(2);
+    } finally {
+      for (const w of workers) w.kill('SIGTERM');
+      await Promise.all(workers.map((w) => new Promise((resolve) => w.on('close', resolve))));
+    }
+  }, 60_000);
+});

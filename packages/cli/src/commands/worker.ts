@@ -1,0 +1,111 @@
+import { resolve } from 'node:path';
+import type { ExecutionResult } from '@fsm/core';
+import { createQueueRunner, type QueueRunner } from '@fsm/bullmq';
+import { llmFunctions, llmResourceTypes } from '@fsm/llm';
+import { defaultResourceTypes, resourceFunctions } from '@fsm/resources';
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
+import { inputFormat, readRecords } from '../input.js';
+import { loadFunctionsModule, openStorage } from '../load-fsm.js';
+import { ResultWriter } from '../output.js';
+import { parseDuration, parsePositiveInt } from '../parse-duration.js';
+import { formatSummary, type RunSummary } from '../progress.js';
+
+export interface QueueOptions {
+  redis: string;
+  queue?: string;
+  storage?: string;
+  allowCode?: boolean;
+  functions?: string;
+  timeout?: string;
+}
+
+/** The same FSM options a local `fsm run` uses, so a config behaves the same on workers. */
+async function runnerFor(
+  configPath: string,
+  options: QueueOptions,
+): Promise<{ runner: QueueRunner; close: () => Promise<void> }> {
+  const functions = await loadFunctionsModule(options.functions, options.allowCode ?? false);
+  const storage = await openStorage(options.storage);
+  const queue =
+    options.queue ??
+    `fsm-${resolve(configPath)
+      .replace(/[^A-Za-z0-9]+/g, '-')
+      .slice(-60)}`;
+  const runner = createQueueRunner({
+    connection: options.redis,
+    queue,
+    config: resolve(configPath),
+    functions,
+    fsmOptions: {
+      allowCode: options.allowCode ?? false,
+      resourceTypes: { ...defaultResourceTypes, ...llmResourceTypes },
+      builtins: [...resourceFunctions, ...llmFunctions],
+    },
+    ...(storage ? { storage } : {}),
+    ...(options.timeout ? { timeoutMs: parseDuration(options.timeout) } : {}),
+  });
+  return {
+    runner,
+    close: async () => {
+      await runner.close();
+      await storage?.close();
+    },
+  };
+}
+
+/** `fsm worker`: runs records of the queue until SIGINT/SIGTERM, then finishes what it holds and exits. */
+export async function workerCommand(
+  configPath: string,
+  options: QueueOptions & { concurrency: string },
+): Promise<number> {
+  const { runner, close } = await runnerFor(configPath, options);
+  const worker = runner.worker({ concurrency: parsePositiveInt(options.concurrency, '--concurrency') });
+  process.stderr.write(`fsm worker: ${configPath} on queue ${runner.queueName}\n`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await worker.close();
+  await close();
+  process.stderr.write(`fsm worker: stopped after ${worker.processed} records\n`);
+  return EXIT_OK;
+}
+
+/** `fsm run --queue`: submits the input as one batch and writes the results (input order) as workers finish them. */
+export async function runOnQueue(
+  configPath: string,
+  options: QueueOptions & { input: string; inputFormat?: string; output: string; json?: boolean },
+): Promise<number> {
+  if (!options.redis) throw new UsageError('--queue needs --redis <url>');
+  const { runner, close } = await runnerFor(configPath, options);
+  const started = performance.now();
+  const summary: RunSummary = { succeeded: 0, failed: 0, byFinalState: {}, durationMs: 0 };
+  const writer = new ResultWriter(options.output);
+  try {
+    const records: unknown[] = [];
+    for await (const record of readRecords(options.input, inputFormat(options.input, options.inputFormat)))
+      records.push(record);
+    const { batchId } = await runner.submit(records);
+    summary.batchId = batchId;
+    // Results arrive in completion order; they are written in input order.
+    const results = new Array<ExecutionResult | undefined>(records.length);
+    for await (const result of runner.results(batchId)) results[result.itemIndex as number] = result;
+    for (const result of results) {
+      if (!result) continue;
+      if (result.success) summary.succeeded++;
+      else summary.failed++;
+      const key = result.success ? result.finalState : `${result.finalState || '?'} (failed)`;
+      summary.byFinalState[key] = (summary.byFinalState[key] ?? 0) + 1;
+      await writer.write(result);
+    }
+    await writer.finish();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  } finally {
+    await close();
+  }
+  summary.durationMs = performance.now() - started;
+  process.stderr.write(options.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+  return summary.failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
