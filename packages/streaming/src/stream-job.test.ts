@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimpleFSM, type StreamSink } from '@fsm/core';
@@ -187,8 +188,6 @@ describe('stream processor extras', () => {
   });
 
   it('1M generated CSV rows through a 5-state FSM to JSONL with live heap growth under 64 MiB', async () => {
-    const { createWriteStream } = await import('node:fs');
-    const { once } = await import('node:events');
     const input = join(dir, 'million.csv');
     const out = createWriteStream(input);
     out.write('id,amount,region\n');
