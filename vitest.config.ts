@@ -2,8 +2,8 @@ import { readdirSync, existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
 // One project per workspace package; every project resolves @fsm/* to src/ through the @fsm/source condition.
-const roots = ['packages', 'apps', 'bench'].flatMap((dir) =>
-  dir === 'bench'
+const roots = ['packages', 'apps', 'bench', 'examples'].flatMap((dir) =>
+  dir === 'bench' || dir === 'examples'
     ? [dir]
     : readdirSync(dir, { withFileTypes: true })
         .filter((d) => d.isDirectory())
@@ -21,7 +21,7 @@ export default defineConfig({
         test: {
           name: root.split('/').pop() ?? root,
           root,
-          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'patterns/**/*.test.ts'],
           testTimeout: 30_000,
           // Memory-bound tests measure live heap after a full GC.
           execArgv: ['--expose-gc'],
