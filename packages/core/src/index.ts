@@ -25,3 +25,4 @@ export { ARC_SCORE_WEIGHTS } from './engine/arc-selection.js';
 export type { ExecutionObserver, StateEvent, TransitionEvent } from './engine/execution.js';
 export { cloneData } from './util/clone.js';
 export { getField, setField } from './util/field-path.js';
+export { delay } from './util/delay.js';

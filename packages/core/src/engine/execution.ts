@@ -265,20 +265,8 @@ export class Execution {
           break;
         }
         case TRANSFORM: {
-          const list = state.transforms;
-          while (this.index < list.length) {
-            let outcome: unknown;
-            if (this.hasResume) {
-              outcome = this.resumeValue;
-              this.hasResume = false;
-            } else {
-              outcome = this.call(list[this.index] as ResolvedFunction, 'transform');
-              if (isThenable(outcome)) return outcome as Promise<unknown>;
-            }
-            if (outcome !== undefined) this.data = outcome;
-            this.index++;
-          }
-          this.committed = this.data;
+          const pending = this.runTransforms(state.transforms, 'transform');
+          if (pending) return pending;
           this.phase = VALIDATE;
           this.index = 0;
           break;
@@ -351,20 +339,8 @@ export class Execution {
           break;
         }
         case ARC_TRANSFORM: {
-          const list = (this.chosen as CompiledArc).transforms;
-          while (this.index < list.length) {
-            let outcome: unknown;
-            if (this.hasResume) {
-              outcome = this.resumeValue;
-              this.hasResume = false;
-            } else {
-              outcome = this.call(list[this.index] as ResolvedFunction, 'arc transform');
-              if (isThenable(outcome)) return outcome as Promise<unknown>;
-            }
-            if (outcome !== undefined) this.data = outcome;
-            this.index++;
-          }
-          this.committed = this.data;
+          const pending = this.runTransforms((this.chosen as CompiledArc).transforms, 'arc transform');
+          if (pending) return pending;
           this.phase = LEAVE;
           break;
         }
@@ -392,6 +368,30 @@ export class Execution {
           return undefined;
       }
     }
+  }
+
+  /**
+   * Runs `list` from `this.index` (a state's or an arc's transforms). Returns the promise of an async
+   * function, whose value comes back through `resolve()` and is applied when the phase runs again.
+   */
+  private runTransforms(
+    list: readonly ResolvedFunction[],
+    role: 'transform' | 'arc transform',
+  ): Promise<unknown> | undefined {
+    while (this.index < list.length) {
+      let outcome: unknown;
+      if (this.hasResume) {
+        outcome = this.resumeValue;
+        this.hasResume = false;
+      } else {
+        outcome = this.call(list[this.index] as ResolvedFunction, role);
+        if (isThenable(outcome)) return outcome as Promise<unknown>;
+      }
+      if (outcome !== undefined) this.data = outcome;
+      this.index++;
+    }
+    this.committed = this.data;
+    return undefined;
   }
 
   private call(fn: ResolvedFunction, role: string): unknown {

@@ -1,4 +1,5 @@
 import { MisuseError, ResourceError } from '../errors/errors.js';
+import { delay } from '../util/delay.js';
 import type {
   ResourceBroker,
   ResourceLease,
@@ -15,20 +16,6 @@ interface Held {
   name: string;
   handle: unknown;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 /**
  * The default resource manager of core: no pooling — a handle is created on acquire and destroyed on
@@ -60,7 +47,7 @@ export class BasicResourceManager implements ResourceBroker {
     if (!registration)
       throw new ResourceError('RESOURCE_UNAVAILABLE', name, `resource "${name}" is not registered`);
     const attempts = Math.max(1, (registration.options.retryAttempts ?? 0) + 1);
-    const delay = registration.options.retryDelayMs ?? 0;
+    const delayMs = registration.options.retryDelayMs ?? 0;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       signal?.throwIfAborted();
@@ -73,7 +60,7 @@ export class BasicResourceManager implements ResourceBroker {
       } catch (error) {
         if (signal?.aborted) throw error;
         lastError = error;
-        if (attempt < attempts && delay > 0) await sleep(delay, signal);
+        if (attempt < attempts && delayMs > 0) await delay(delayMs, signal);
       }
     }
     throw new ResourceError(

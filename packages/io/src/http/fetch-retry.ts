@@ -1,4 +1,4 @@
-import { IoError } from '@fsm/core';
+import { delay, IoError } from '@fsm/core';
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -8,20 +8,6 @@ export interface RetryOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
 }
-
-const pause = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 /**
  * fetch that retries network errors and 408/429/5xx with exponential backoff (honouring Retry-After),
@@ -61,7 +47,7 @@ export async function fetchWithRetry(
       if (error === lastError) throw error;
       lastError = error;
     }
-    if (attempt < retries) await pause(wait, options.signal);
+    if (attempt < retries) await delay(wait, options.signal);
   }
   throw lastError instanceof IoError
     ? lastError

@@ -1,3 +1,5 @@
+import { delay } from '@fsm/core';
+
 /** A token bucket: `perSecond` calls per second on average, bursts up to `burst`; waiters go in order. */
 export class RateLimiter {
   private tokens: number;
@@ -33,17 +35,7 @@ export class RateLimiter {
         return;
       }
       const waitMs = Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, waitMs);
-        signal?.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            reject(signal.reason);
-          },
-          { once: true },
-        );
-      });
+      await delay(waitMs, signal);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { ResourceError } from '@fsm/core';
+import { delay, ResourceError } from '@fsm/core';
 
 export interface HttpClientOptions {
   baseUrl: string;
@@ -32,20 +32,6 @@ export interface HttpResponse<T = unknown> {
 }
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
-
-const pause = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** Seconds or an HTTP date, as milliseconds from now. */
 export function retryAfterMs(header: string | null): number | undefined {
@@ -109,7 +95,7 @@ export class HttpClient {
         if (error === lastError) throw error;
         lastError = error;
       }
-      if (attempt <= retries) await pause(wait, request.signal);
+      if (attempt <= retries) await delay(wait, request.signal);
     }
     throw lastError instanceof ResourceError
       ? lastError

@@ -1,4 +1,4 @@
-import { ResourceError, type ResourcePoolOptions, type ResourceProvider } from '@fsm/core';
+import { delay, ResourceError, type ResourcePoolOptions, type ResourceProvider } from '@fsm/core';
 import { PoolCounters, type PoolMetrics } from './pool-metrics.js';
 
 interface Idle<H> {
@@ -10,20 +10,6 @@ interface Waiter<H> {
   resolve: (handle: H) => void;
   reject: (error: unknown) => void;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /**
  * A bounded pool of handles of one provider. Handles are made on demand up to `maxSize`; callers beyond
@@ -192,7 +178,7 @@ export class ResourcePool<H = unknown> {
           this.counters.failures++;
           lastError = error;
           if (attempt < attempts && this.options.retryDelayMs > 0)
-            await sleep(this.options.retryDelayMs, signal);
+            await delay(this.options.retryDelayMs, signal);
         }
       }
       throw new ResourceError(

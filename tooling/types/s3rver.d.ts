@@ -1,4 +1,4 @@
-// s3rver ships no types; this covers what the tests use.
+// s3rver ships no types; this covers what the storage and io tests use (shared by their tsconfig.json).
 declare module 's3rver' {
   interface S3rverOptions {
     port?: number;
