@@ -14,6 +14,13 @@ export interface FsmCliOptions {
   checkpoint?: FsmOptions['checkpoint'];
 }
 
+/** What `fsm resume <id>` needs to rebuild the FSM of a stored execution, kept in its checkpoint and history. */
+export interface CliRunMetadata {
+  config: string;
+  functions?: string;
+  allowCode: boolean;
+}
+
 /** Loads `--functions module.mjs`: its exported functions become registered functions (needs --allow-code). */
 export async function loadFunctionsModule(
   path: string | undefined,
@@ -42,6 +49,11 @@ export async function createFsm(configPath: string, options: FsmCliOptions): Pro
     builtins: [...resourceFunctions, ...llmFunctions],
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+    runMetadata: {
+      config: resolve(configPath),
+      ...(options.functions ? { functions: resolve(options.functions) } : {}),
+      allowCode: options.allowCode ?? false,
+    } satisfies CliRunMetadata,
   });
 }
 

@@ -102,13 +102,13 @@ function program(setCode: (code: number) => void): Command {
   );
 
   cli
-    .command('resume <executionId> <config>')
-    .description('continue one execution from its last checkpoint')
+    .command('resume <executionId> [config]')
+    .description('continue one execution from its last checkpoint (config: the one it ran with, by default)')
     .requiredOption('-s, --storage <url>', 'the store that holds its checkpoint')
     .option('--allow-code', 'allow code in the config / --functions')
     .option('--functions <module>', 'ES module of registered functions (needs --allow-code)')
     .action(
-      after((id: string, config: string, options: Parameters<typeof resumeCommand>[2]) =>
+      after((id: string, config: string | undefined, options: Parameters<typeof resumeCommand>[2]) =>
         resumeCommand(id, config, options),
       ),
     );

@@ -194,6 +194,13 @@ describe('fsm run --storage, history, resume', () => {
     const show = await fsm(['history', 'show', 'demo:0', '--storage', db]);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/main\.receive/);
+    // resume without naming the config: the one recorded with the execution is used.
+    const again = await fsm(['resume', 'demo:1', '--storage', db]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(jsonLines(again.stdout)[0]).toMatchObject({ success: true, data: { order_id: 'A-0002' } });
+    const unknown = await fsm(['resume', 'nope', '--storage', db]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('names its config');
     expect((await fsm(['history', 'delete', 'demo:0', '--storage', db])).code).toBe(0);
     expect((await fsm(['history', 'show', 'demo:0', '--storage', db])).code).toBe(1);
   });

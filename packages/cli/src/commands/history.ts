@@ -1,6 +1,6 @@
 import type { ExecutionStatus, HistoryQuery } from '@fsm/core';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
-import { createFsm, openStorage } from '../load-fsm.js';
+import { type CliRunMetadata, createFsm, openStorage } from '../load-fsm.js';
 import { resultLine } from '../output.js';
 import { parsePositiveInt } from '../parse-duration.js';
 
@@ -81,25 +81,39 @@ export async function historyDelete(id: string, options: HistoryOptions): Promis
   }
 }
 
-/** `fsm resume <id> <config>`: continues one execution from its checkpoint and prints its result line. */
+/**
+ * `fsm resume <id> [config]`: continues one execution from its checkpoint and prints its result line. The
+ * config (and --functions module) default to the ones recorded with the execution by `fsm run --storage`.
+ */
 export async function resumeCommand(
   id: string,
-  configPath: string,
+  configPath: string | undefined,
   options: { storage?: string; allowCode?: boolean; functions?: string },
 ): Promise<number> {
   const storage = await storageOf(options);
-  const fsm = await createFsm(configPath, {
-    storage,
-    checkpoint: 'every-step',
-    ...(options.allowCode !== undefined ? { allowCode: options.allowCode } : {}),
-    ...(options.functions !== undefined ? { functions: options.functions } : {}),
-  });
+  let fsm: Awaited<ReturnType<typeof createFsm>> | undefined;
   try {
+    const recorded = ((await storage.loadCheckpoint(id))?.metadata ?? (await storage.load(id))?.metadata) as
+      | Partial<CliRunMetadata>
+      | undefined;
+    const config = configPath ?? recorded?.config;
+    if (!config)
+      throw new UsageError(
+        `no checkpoint or history of "${id}" names its config: pass it (fsm resume ${id} <config>)`,
+      );
+    const functions = options.functions ?? recorded?.functions;
+    fsm = await createFsm(config, {
+      storage,
+      checkpoint: 'every-step',
+      // Code recorded with the run still needs --allow-code now: resuming never widens what may run.
+      ...(options.allowCode !== undefined ? { allowCode: options.allowCode } : {}),
+      ...(functions !== undefined ? { functions } : {}),
+    });
     const result = await fsm.resume(id);
     process.stdout.write(resultLine(result));
     return result.success ? EXIT_OK : EXIT_FAILED;
   } finally {
-    await fsm.close();
+    await fsm?.close();
     await storage.close();
   }
 }

@@ -176,3 +176,26 @@ describe('durable execution', () => {
     await expect(fsm.resume('nope')).rejects.toMatchObject({ code: 'MISUSE' });
   });
 });
+
+describe('run metadata', () => {
+  it('runMetadata is kept in every checkpoint and history', async () => {
+    const storage = new JsonMemoryStore();
+    const runMetadata = { config: '/abs/orders.yaml', allowCode: false };
+    const snapshots: unknown[] = [];
+    const save = storage.saveCheckpoint.bind(storage);
+    storage.saveCheckpoint = async (s) => {
+      snapshots.push(s.metadata);
+      await save(s);
+    };
+    const fsm = await SimpleFSM.create(config, {
+      storage,
+      checkpoint: 'every-step',
+      runMetadata,
+      functions: { step: (d: unknown) => d },
+    });
+    const r = await fsm.process({ i: 1 });
+    expect(snapshots.length).toBeGreaterThan(0);
+    expect(snapshots.every((m) => JSON.stringify(m) === JSON.stringify(runMetadata))).toBe(true);
+    expect((await storage.load(r.executionId))?.metadata).toEqual(runMetadata);
+  });
+});

@@ -69,6 +69,7 @@ export async function prepareFsm(source: string | object, options: FsmOptions = 
     logger,
     recordHistory: options.history ?? options.storage !== undefined,
     arcSelector: createArcSelector(plan.strategy, plan, broker),
+    ...(options.runMetadata ? { runMetadata: options.runMetadata } : {}),
   };
   return { loaded, plan, env, broker, options };
 }

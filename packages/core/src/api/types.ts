@@ -41,6 +41,8 @@ export interface FsmOptions {
   checkpoint?: 'every-step' | 'end' | { every: number };
   /** Allow inline JavaScript and custom modules from the config. Default false. */
   allowCode?: boolean;
+  /** Kept in every history's `metadata` and every checkpoint (e.g. `{ config: '/abs/orders.yaml' }`). */
+  runMetadata?: Record<string, unknown>;
   /** Environment for `${VAR}` substitution; defaults to `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
   logger?: FsmLogger;

@@ -21,6 +21,8 @@ export interface ExecutionEnv {
   readonly recordHistory: boolean;
   /** Chooses among arcs whose conditions hold; undefined = first in priority order (depth_first). */
   readonly arcSelector: ArcSelector | undefined;
+  /** Written into every history and snapshot (e.g. which config and functions produced it). */
+  readonly runMetadata?: Record<string, unknown>;
 }
 
 export interface StateEvent {
@@ -602,6 +604,7 @@ export class Execution {
       steps: this.recorder?.steps ?? [],
       input: this.env.plan.config.data_mode.default === 'copy' ? cloneData(this.input) : this.input,
     });
+    if (this.env.runMetadata) history.metadata = { ...this.env.runMetadata };
     if (result) {
       history.endedAt = Date.now();
       history.finalState = result.finalState;
@@ -716,6 +719,7 @@ export class Execution {
     };
     if (this.recorder) snapshot.steps = serializeData(this.recorder.steps);
     if (this.context.batch) snapshot.batch = { ...this.context.batch };
+    if (this.env.runMetadata) snapshot.metadata = { ...this.env.runMetadata };
     return snapshot;
   }
 

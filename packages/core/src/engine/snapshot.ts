@@ -17,6 +17,8 @@ export interface ExecutionSnapshot {
   /** Steps recorded so far when history is on. */
   steps?: unknown[];
   batch?: { batchId: string; itemIndex: number };
+  /** The FSM's `runMetadata` (e.g. the config path a CLI needs to resume it). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface SnapshotFrame {
