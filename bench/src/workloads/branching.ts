@@ -1,5 +1,5 @@
 import { SimpleFSM } from '@fsm/core';
-import { createActor, createMachine } from 'xstate';
+import { createActor, createMachine, initialTransition } from 'xstate';
 
 /** W2: 5 levels, each a 5-way choice by priority-ordered conditions on `x` (the last is the default). */
 export const LEVELS = 5;
@@ -9,25 +9,31 @@ export interface Pick {
   x: number;
 }
 
-const threshold = (way: number) => (WAYS - way) * 20;
+// Ways 0..3 need x ≥ 80, 60, 40, 20; way 4 is the default, so x in 0..99 spreads over all five ways.
+const threshold = (way: number) => (WAYS - 1 - way) * 20;
 export const cond = (way: number) => (r: Pick) => r.x >= threshold(way);
+/** Built once, shared by every system: the floor must not pay for making closures per record. */
+export const conds = Array.from({ length: WAYS - 1 }, (_, way) => cond(way));
 
+/** The floor: the same conditions in nested loops; only the final state's name is built. */
 export function floor(record: Pick): string {
-  let at = 'l0_0';
+  let chosen = 0;
   for (let level = 0; level < LEVELS; level++) {
-    let chosen = WAYS - 1;
+    chosen = WAYS - 1;
     for (let way = 0; way < WAYS - 1; way++) {
-      if (cond(way)(record)) {
+      if ((conds[way] as (r: Pick) => boolean)(record)) {
         chosen = way;
         break;
       }
     }
-    at = `l${level + 1}_${chosen}`;
   }
-  return at;
+  return `l${LEVELS}_${chosen}`;
 }
 
-export function branchingConfig(): Record<string, unknown> {
+/** Conditions as registered functions, or as the same comparison in a CEL expression. */
+export function branchingConfig(
+  conditions: 'functions' | 'expressions' = 'functions',
+): Record<string, unknown> {
   const states: Record<string, unknown>[] = [];
   for (let level = 0; level <= LEVELS; level++) {
     for (let way = 0; way < WAYS; way++) {
@@ -43,7 +49,14 @@ export function branchingConfig(): Record<string, unknown> {
         arcs: Array.from({ length: WAYS }, (_, w) => ({
           target: `l${level + 1}_${w}`,
           priority: WAYS - w,
-          ...(w < WAYS - 1 ? { condition: `c${w}` } : {}),
+          ...(w < WAYS - 1
+            ? {
+                condition:
+                  conditions === 'functions'
+                    ? `c${w}`
+                    : { type: 'expression', language: 'cel', code: `x >= ${threshold(w)}` },
+              }
+            : {}),
         })),
       });
     }
@@ -51,9 +64,9 @@ export function branchingConfig(): Record<string, unknown> {
   return { name: 'w2', data_mode: { default: 'reference' }, states };
 }
 
-export function branchingFsm(): Promise<SimpleFSM> {
-  return SimpleFSM.create(branchingConfig(), {
-    functions: Object.fromEntries(Array.from({ length: WAYS - 1 }, (_, w) => [`c${w}`, cond(w)])),
+export function branchingFsm(conditions: 'functions' | 'expressions' = 'functions'): Promise<SimpleFSM> {
+  return SimpleFSM.create(branchingConfig(conditions), {
+    functions: Object.fromEntries(conds.map((c, w) => [`c${w}`, c])),
   });
 }
 
@@ -70,7 +83,9 @@ export const branchingMachine = createMachine({
           : {
               always: Array.from({ length: WAYS }, (_, w) => ({
                 target: `l${level + 1}_${w}`,
-                ...(w < WAYS - 1 ? { guard: ({ context }: { context: Pick }) => cond(w)(context) } : {}),
+                ...(w < WAYS - 1
+                  ? { guard: ({ context }: { context: Pick }) => (conds[w] as (r: Pick) => boolean)(context) }
+                  : {}),
               })),
             },
       ]),
@@ -83,4 +98,9 @@ export function xstateBranching(record: Pick): string {
   const value = String(actor.getSnapshot().value);
   actor.stop();
   return value;
+}
+
+/** No actor: the pure `initialTransition` resolves the eventless chain (see pipeline.ts). */
+export function xstateBranchingPure(record: Pick): string {
+  return String(initialTransition(branchingMachine, record)[0].value);
 }

@@ -1,11 +1,39 @@
-import { AdvancedFSM } from '@fsm/core';
-import { createActor, createMachine } from 'xstate';
-import { ok, pipelineConfig, step } from './pipeline.js';
+import { AdvancedFSM, MisuseError } from '@fsm/core';
+import { assign, createActor, createMachine } from 'xstate';
+import { ok, pipelineConfig, type Rec, STATES, step } from './pipeline.js';
 
+// Live heap only means something right after a full GC; without --expose-gc the numbers would be noise.
 const heap = () => {
-  (globalThis as { gc?: () => void }).gc?.();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new MisuseError('W4 idle executions: run node with --expose-gc to measure live heap');
+  gc();
   return process.memoryUsage().heapUsed;
 };
+
+/**
+ * The W1 pipeline as XState would pause in it: each state applies `step` on entry and waits for NEXT.
+ * A started actor sits in `s0` with `v` = 1 — the same place an @fsm execution is after one `step()`.
+ */
+export const pausableMachine = createMachine({
+  types: {} as { context: Rec; input: Rec; events: { type: 'NEXT' } },
+  context: ({ input }) => input,
+  initial: 's0',
+  states: Object.fromEntries([
+    ...Array.from({ length: STATES }, (_, i) => [
+      `s${i}`,
+      {
+        entry: assign(({ context }: { context: Rec }) => step({ ...context })),
+        on: {
+          NEXT: {
+            target: i === STATES - 1 ? 'done' : `s${i + 1}`,
+            guard: ({ context }: { context: Rec }) => ok(context),
+          },
+        },
+      },
+    ]),
+    ['done', { type: 'final' as const }],
+  ]),
+});
 
 /** W4: memory per paused execution and snapshot size, @fsm vs XState persisted snapshots. */
 export async function idleExecutions(count: number): Promise<{
@@ -27,15 +55,10 @@ export async function idleExecutions(count: number): Promise<{
   executions.length = 0;
   await fsm.close();
 
-  const machine = createMachine({
-    types: {} as { context: { id: number; v: number }; input: { id: number; v: number } },
-    context: ({ input }) => input,
-    initial: 's1',
-    states: { s1: { on: { NEXT: 's2' } }, s2: {} },
-  });
   const beforeActors = heap();
   const actors = [];
-  for (let i = 0; i < count; i++) actors.push(createActor(machine, { input: { id: i, v: 1 } }).start());
+  for (let i = 0; i < count; i++)
+    actors.push(createActor(pausableMachine, { input: { id: i, v: 0 } }).start());
   const xstateBytes = (heap() - beforeActors) / count;
   const xstateSnapshotBytes = Buffer.byteLength(JSON.stringify(actors[0]?.getPersistedSnapshot()));
   for (const actor of actors) actor.stop();
