@@ -140,6 +140,16 @@ async function w5(): Promise<void> {
   console.log(
     `  ${Math.round(r.stepsPerSec).toLocaleString('en-US')} steps/s, ${(r.msPerStep * 1000).toFixed(0)} µs per durable step (goal ≤ 1 ms)`,
   );
+  const { durableStepsPostgres } = await import('./workloads/durable.js');
+  const url = process.env.FSM_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  try {
+    const p = await durableStepsPostgres(quick ? 50 : 500, url);
+    console.log(
+      `  PostgreSQL (${url.replace(/\/\/[^@]*@/, '//')}): ${Math.round(p.stepsPerSec).toLocaleString('en-US')} steps/s, ${(p.msPerStep * 1000).toFixed(0)} µs per durable step`,
+    );
+  } catch (error) {
+    console.log(`  PostgreSQL skipped: ${(error as Error).message.split('\n')[0]}`);
+  }
 }
 
 async function w6(): Promise<void> {
