@@ -193,5 +193,16 @@ const started = performance.now();
 console.log(
   `@fsm benchmarks — ${new Date().toISOString().slice(0, 10)}, commit ${commit}, Node ${process.version}${quick ? ', QUICK' : ''}`,
 );
-for (const workload of [w1, w2, w3, w4, w5, w6, w7]) await workload();
+async function w8(): Promise<void> {
+  const { sqliteToPostgres } = await import('./workloads/db-to-db.js');
+  const rows = quick ? 20_000 : 200_000;
+  const url = process.env.FSM_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const r = await sqliteToPostgres(rows, url);
+  console.log(
+    `\nW8 database to database: ${rows.toLocaleString('en-US')} SQLite rows → FSM → PostgreSQL upserts`,
+  );
+  console.log(`  ${Math.round(r.rowsPerSec).toLocaleString('en-US')} rows/s`);
+}
+
+for (const workload of [w1, w2, w3, w4, w5, w6, w7, w8]) await workload();
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
