@@ -1,6 +1,8 @@
 export {
   BasicStreamProcessor,
+  processStream,
   runStreamJob,
+  StreamProcessor,
   type StreamJobOptions,
   type StreamJobStats,
   type StreamingFsm,

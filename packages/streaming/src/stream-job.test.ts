@@ -137,6 +137,8 @@ describe('runStreamJob', () => {
       for (let n = 0; n < 200_000; n++) yield { n, pad: 'x'.repeat(100) };
     }
     const gc = (globalThis as { gc?: () => void }).gc;
+    // Without a full GC the measure would count garbage: the test needs node --expose-gc (vitest.config).
+    expect(gc, 'tests must run with --expose-gc').toBeTypeOf('function');
     gc?.();
     const before = process.memoryUsage().heapUsed;
     let peak = 0;
@@ -219,6 +221,8 @@ describe('stream processor extras', () => {
       },
     );
     const gc = (globalThis as { gc?: () => void }).gc;
+    // Without a full GC the measure would count garbage: the test needs node --expose-gc (vitest.config).
+    expect(gc, 'tests must run with --expose-gc').toBeTypeOf('function');
     gc?.();
     const before = process.memoryUsage().heapUsed;
     let peak = 0;

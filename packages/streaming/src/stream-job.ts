@@ -13,6 +13,11 @@ export interface StreamJobOptions<T> {
   /** Results written to the sink per `write` (default 500). */
   chunkSize?: number;
   concurrency?: number;
+  /**
+   * Results in input order (default true). `false` writes in completion order: faster with uneven
+   * records, but then no offset store is allowed (a count of written records is no longer a position).
+   */
+  ordered?: boolean;
   /** Records read ahead of the slowest sink (default `chunkSize * 2`): bounds memory. */
   highWaterMark?: number;
   /** Per-record timeout. */
@@ -31,6 +36,8 @@ export interface StreamJobOptions<T> {
    * available and the job waits, up to `memoryWaitMs`) before more records are pulled.
    */
   memoryLimitMb?: number;
+  /** The same ceiling in bytes (wins over `memoryLimitMb`). */
+  memoryLimitBytes?: number;
   memoryWaitMs?: number;
 }
 
@@ -43,6 +50,8 @@ export interface StreamJobStats {
   memoryPauses: number;
   succeeded: number;
   failed: number;
+  /** The same count as `failed`, under core's `StreamStats` name. */
+  errors: number;
   chunks: number;
   durationMs: number;
   ratePerSec: number;
@@ -60,12 +69,12 @@ function defaultMap(result: ExecutionResult): Record<string, unknown> {
 
 /** Waits (bounded) for the heap to drop under the limit; reading is paused meanwhile because flush is awaited. */
 async function underMemoryLimit(
-  limitMb: number,
+  limitBytes: number,
   maxWaitMs: number,
   stats: StreamJobStats,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const over = () => process.memoryUsage().heapUsed > limitMb * 1024 * 1024;
+  const over = () => process.memoryUsage().heapUsed > limitBytes;
   if (!over()) return;
   stats.memoryPauses++;
   const deadline = Date.now() + maxWaitMs;
@@ -77,12 +86,20 @@ async function underMemoryLimit(
   }
 }
 
-async function* skipFirst(
+/** The source without its first `count` records; `close()` still reaches the source itself. */
+function skipFirst(
   source: AsyncIterable<unknown> | Iterable<unknown>,
   count: number,
-): AsyncGenerator<unknown> {
-  let index = 0;
-  for await (const record of source) if (index++ >= count) yield record;
+): AsyncIterable<unknown> & { close(): Promise<void> } {
+  return {
+    async *[Symbol.asyncIterator]() {
+      let index = 0;
+      for await (const record of source) if (index++ >= count) yield record;
+    },
+    async close() {
+      await (source as { close?: () => Promise<void> }).close?.();
+    },
+  };
 }
 
 /**
@@ -99,7 +116,15 @@ export async function runStreamJob<T = Record<string, unknown>>(
   options: StreamJobOptions<T> = {},
 ): Promise<StreamJobStats> {
   const chunkSize = options.chunkSize ?? 500;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new MisuseError(`processStream: chunkSize must be a positive integer, got ${chunkSize}`);
   if (options.offsetStore && !options.streamId) throw new MisuseError('an offsetStore needs a streamId');
+  const ordered = options.ordered ?? true;
+  if (!ordered && options.offsetStore)
+    throw new MisuseError('processStream: ordered: false cannot resume from an offset store');
+  const memoryLimit =
+    options.memoryLimitBytes ??
+    (options.memoryLimitMb !== undefined ? options.memoryLimitMb * 1024 * 1024 : undefined);
   const committed =
     options.offsetStore && options.streamId ? await options.offsetStore.load(options.streamId) : undefined;
   const resumedFrom = committed?.records ?? 0;
@@ -111,6 +136,7 @@ export async function runStreamJob<T = Record<string, unknown>>(
     memoryPauses: 0,
     succeeded: 0,
     failed: 0,
+    errors: 0,
     chunks: 0,
     durationMs: 0,
     ratePerSec: 0,
@@ -131,12 +157,13 @@ export async function runStreamJob<T = Record<string, unknown>>(
     stats.durationMs = performance.now() - started;
     stats.ratePerSec = stats.durationMs > 0 ? (stats.records * 1000) / stats.durationMs : 0;
     options.onProgress?.({ ...stats });
-    if (options.memoryLimitMb !== undefined)
-      await underMemoryLimit(options.memoryLimitMb, options.memoryWaitMs ?? 1000, stats, options.signal);
+    if (memoryLimit !== undefined)
+      await underMemoryLimit(memoryLimit, options.memoryWaitMs ?? 1000, stats, options.signal);
   };
 
   const results = fsm.processStream(resumedFrom > 0 ? skipFirst(source, resumedFrom) : source, {
-    ordered: true,
+    ordered,
+    chunkSize,
     highWaterMark: options.highWaterMark ?? chunkSize * 2,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.recordTimeoutMs !== undefined ? { recordTimeoutMs: options.recordTimeoutMs } : {}),
@@ -145,7 +172,10 @@ export async function runStreamJob<T = Record<string, unknown>>(
   for await (const result of results) {
     stats.records++;
     if (result.success) stats.succeeded++;
-    else stats.failed++;
+    else {
+      stats.failed++;
+      stats.errors++;
+    }
     if (!result.success && options.errorSink) errors.push(map(result));
     else chunk.push(map(result));
     if (chunk.length + errors.length >= chunkSize) await flush();
@@ -155,6 +185,9 @@ export async function runStreamJob<T = Record<string, unknown>>(
   stats.ratePerSec = stats.durationMs > 0 ? (stats.records * 1000) / stats.durationMs : 0;
   return stats;
 }
+
+/** `runStreamJob` under the name the docs use: `processStream(fsm, source, sink, options)`. */
+export const processStream = runStreamJob;
 
 /**
  * The object form of `runStreamJob` (dataknobs' `BasicStreamProcessor`): configure once, run many
@@ -174,3 +207,6 @@ export class BasicStreamProcessor<T = Record<string, unknown>> {
     return runStreamJob(this.fsm, source, sink, { ...this.options, ...overrides });
   }
 }
+
+/** The object form under its short name. */
+export { BasicStreamProcessor as StreamProcessor };

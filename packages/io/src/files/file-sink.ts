@@ -28,7 +28,7 @@ export class FileSink implements StreamSink<Record<string, unknown>> {
   private readonly format: FileFormat;
   private columns: string[] | undefined;
   private written = 0;
-  private state: 'open' | 'closed' | 'aborted' = 'open';
+  private state: 'open' | 'closed' | 'aborted' | 'failed' = 'open';
   private failure: Error | undefined;
 
   constructor(
@@ -39,7 +39,8 @@ export class FileSink implements StreamSink<Record<string, unknown>> {
     this.format = kind.format;
     this.columns = options.columns;
     this.temp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-    this.file = createWriteStream(this.temp);
+    // `flush`: the data is fsynced before the file is closed, so the rename publishes durable bytes.
+    this.file = createWriteStream(this.temp, { flush: true });
     this.out = kind.gzip ? createGzip() : this.file;
     if (kind.gzip) this.out.pipe(this.file);
     const remember = (error: Error) => {
@@ -51,21 +52,30 @@ export class FileSink implements StreamSink<Record<string, unknown>> {
 
   async write(batch: Record<string, unknown>[], signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    if (this.state !== 'open') throw new IoError(`${this.path}: write after close`, { source: this.path });
-    if (this.failure) throw this.wrap(this.failure);
+    if (this.state !== 'open')
+      throw new IoError(`${this.path}: write after ${this.state === 'failed' ? 'a failed write' : 'close'}`, {
+        source: this.path,
+      });
+    if (this.failure) return this.fail(this.failure);
     if (batch.length === 0) return;
-    const text = this.encode(batch);
+    let text: string;
+    try {
+      text = this.encode(batch);
+    } catch (error) {
+      return this.fail(error as Error);
+    }
     this.written += batch.length;
     try {
       if (!this.out.write(text)) await once(this.out, 'drain', signal ? { signal } : {});
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw this.wrap(error as Error);
+      return this.fail(error as Error);
     }
   }
 
-  /** Flushes, then renames the temporary file over the target. */
+  /** Flushes (and fsyncs), then renames the temporary file over the target; a failure removes the temp file and is thrown. */
   async close(): Promise<void> {
+    if (this.state === 'failed') throw this.wrap(this.failure ?? new Error('an earlier write failed'));
     if (this.state !== 'open') return;
     this.state = 'closed';
     if (this.format === 'json') this.out.write(this.written === 0 ? '[]\n' : '\n]\n');
@@ -75,19 +85,56 @@ export class FileSink implements StreamSink<Record<string, unknown>> {
         this.failure ??= error as Error;
       });
     if (this.failure) {
-      await rm(this.temp, { force: true });
+      await this.removeTemp(this.failure);
       throw this.wrap(this.failure);
     }
-    await rename(this.temp, this.path);
+    try {
+      await rename(this.temp, this.path);
+    } catch (error) {
+      await this.removeTemp(error as Error);
+      throw this.wrap(error as Error);
+    }
   }
 
   /** Stops writing and removes the temporary file; the target is left as it was. */
   async abort(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'aborted';
+    await this.discard();
+    await rm(this.temp, { force: true });
+  }
+
+  /** A failed write: the temp file goes at once, and the sink refuses further writes. */
+  private async fail(error: Error): Promise<never> {
+    this.failure ??= error;
+    if (this.state === 'open') {
+      this.state = 'failed';
+      await this.discard();
+      await this.removeTemp(error);
+    }
+    throw this.wrap(error);
+  }
+
+  private async discard(): Promise<void> {
     this.out.destroy();
     this.file.destroy();
-    await rm(this.temp, { force: true });
+    // An error while closing is kept in `failure` (reported by close()), not dropped.
+    if (!this.file.closed)
+      await once(this.file, 'close').catch((error: unknown) => {
+        this.failure ??= error as Error;
+      });
+  }
+
+  /** Removes the temp file; if that fails too, both errors are reported together. */
+  private async removeTemp(cause: Error): Promise<void> {
+    try {
+      await rm(this.temp, { force: true });
+    } catch (error) {
+      throw new AggregateError(
+        [cause, error],
+        `${this.path}: writing failed, and removing ${this.temp} failed`,
+      );
+    }
   }
 
   private encode(batch: Record<string, unknown>[]): string {

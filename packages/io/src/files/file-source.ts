@@ -44,14 +44,32 @@ export class FileSource implements StreamSource<Record<string, unknown>> {
   async *[Symbol.asyncIterator](): AsyncIterator<Record<string, unknown>> {
     if (this.closed) throw new IoError(`${this.path}: the reader is closed`, { source: this.path });
     const { format, gzip } = fileKind(this.path, this.options.format, this.options.gzip);
-    const file = createReadStream(this.path, this.options.signal ? { signal: this.options.signal } : {});
+    const signal = this.options.signal;
+    signal?.throwIfAborted();
+    const file = createReadStream(this.path);
     const input: Readable = gzip ? file.pipe(createGunzip()) : file;
-    if (gzip) file.on('error', (error) => input.destroy(error));
+    // A stream error (an abort included) can come after the parser stopped listening: keep it, and
+    // report it when the parse did not already fail.
+    let streamError: Error | undefined;
+    const keep = (error: Error) => {
+      streamError ??= error;
+      if (input !== file) input.destroy(error);
+    };
+    file.on('error', keep);
+    if (input !== file) input.on('error', keep);
     this.input = input;
+    // An abort destroys the input (without an error event nobody may be left to hear) and stops the
+    // loop below with the signal's reason.
+    const stop = () => input.destroy();
+    signal?.addEventListener('abort', stop, { once: true });
     const skip = this.options.skip ?? 0;
     let seen = 0;
     try {
       for await (const parsed of this.parse(format, input)) {
+        // close() from elsewhere ends the stream, even with parsed records still buffered.
+        if (this.closed) return;
+        // The parser may hold many records already read: an abort must stop them too.
+        signal?.throwIfAborted();
         this.line = parsed.line;
         if (parsed.bad) {
           await this.badRecord({ line: parsed.line, ...parsed.bad });
@@ -61,16 +79,21 @@ export class FileSource implements StreamSource<Record<string, unknown>> {
         this.records++;
         yield parsed.value as Record<string, unknown>;
       }
+      signal?.throwIfAborted();
+      if (streamError && !this.closed) throw streamError;
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (this.closed && !(error instanceof IoError)) return;
       if (error instanceof IoError) throw error;
-      if (this.options.signal?.aborted) throw this.options.signal.reason;
       throw new IoError(`${this.path}: ${(error as Error).message}`, {
         source: this.path,
         line: this.line,
         cause: error,
       });
     } finally {
+      signal?.removeEventListener('abort', stop);
       input.destroy();
+      if (input !== file) file.destroy();
     }
   }
 

@@ -2,6 +2,7 @@ import { IoError } from '@fsm/core';
 import { parse as parseCsv } from 'csv-parse';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 
 /** One record read from a file, with the line (JSONL, CSV) or element number (JSON) it came from. */
 export interface ParsedRecord {
@@ -31,9 +32,22 @@ function castValue(value: string): unknown {
   return value;
 }
 
-/** CSV through csv-parse, one row at a time. A row with the wrong number of fields is reported, not thrown. */
+interface CsvRow {
+  record: string[];
+  raw: string;
+  info: { lines: number };
+}
+
+/**
+ * CSV through csv-parse, one row at a time. A row with the wrong number of fields, or one csv-parse
+ * cannot read (bad quoting), is yielded as a bad record with its line, not thrown: the reader's
+ * `onBadRecord` policy decides.
+ */
 export async function* csvRecords(input: Readable, options: CsvOptions): AsyncGenerator<ParsedRecord> {
   const columns = options.columns ?? true;
+  // csv-parse reports unreadable rows through `on_skip` while it parses ahead of us: queue them and
+  // yield each one in line order among the good rows.
+  const skipped: ParsedRecord[] = [];
   const parser = input.pipe(
     parseCsv({
       delimiter: options.delimiter ?? ',',
@@ -41,13 +55,27 @@ export async function* csvRecords(input: Readable, options: CsvOptions): AsyncGe
       relax_column_count: true,
       skip_empty_lines: options.skipEmptyLines ?? true,
       info: true,
+      raw: true,
       bom: true,
+      skip_records_with_error: true,
+      on_skip: (error, raw) => {
+        const line = typeof error?.lines === 'number' ? error.lines : 0;
+        skipped.push({ line, bad: { raw: raw ?? '', message: error?.message ?? 'unreadable CSV row' } });
+        return undefined;
+      },
     }),
   );
+  // pipe() forwards neither errors nor a destroy: without this a closed input would leave the parser waiting.
+  input.on('error', (error) => parser.destroy(error));
+  input.on('close', () => {
+    if (!input.readableEnded) parser.destroy();
+  });
   let header: string[] | undefined = Array.isArray(columns) ? columns : undefined;
-  for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    const fields = row.record;
+  for await (const row of parser as AsyncIterable<CsvRow>) {
     const line = row.info.lines;
+    while (skipped.length > 0 && (skipped[0] as ParsedRecord).line < line)
+      yield skipped.shift() as ParsedRecord;
+    const fields = row.record;
     if (columns === true && header === undefined) {
       header = fields;
       continue;
@@ -57,7 +85,7 @@ export async function* csvRecords(input: Readable, options: CsvOptions): AsyncGe
       yield {
         line,
         bad: {
-          raw: fields.join(options.delimiter ?? ','),
+          raw: row.raw.replace(/\r?\n$/, ''),
           message: `expected ${header.length} fields, found ${fields.length}`,
         },
       };
@@ -72,6 +100,7 @@ export async function* csvRecords(input: Readable, options: CsvOptions): AsyncGe
     }
     yield { line, value };
   }
+  yield* skipped;
 }
 
 /** JSON Lines, one line at a time; blank lines are skipped. */
@@ -91,56 +120,65 @@ export async function* jsonlRecords(input: Readable): AsyncGenerator<ParsedRecor
 
 /**
  * A JSON array, streamed: elements are cut out of the text as it arrives (tracking strings, escapes
- * and nesting), so memory holds one element at a time, not the whole file.
+ * and nesting), so memory holds one element at a time, not the whole file. Each element's `line` is the
+ * line it starts on.
  */
 export async function* jsonArrayRecords(input: Readable, source: string): AsyncGenerator<ParsedRecord> {
+  // A multi-byte character may be split between two chunks: decode with state, never chunk by chunk.
+  const decoder = new StringDecoder('utf8');
   let started = false;
   let ended = false;
   let depth = 0;
   let inString = false;
   let escaped = false;
   let element: string[] = [];
-  let count = 0;
+  let line = 1;
+  let elementLine = 0;
   const emit = (): ParsedRecord | undefined => {
     const raw = element.join('').trim();
     element = [];
+    const at = elementLine;
+    elementLine = 0;
     if (raw === '') return undefined;
-    count++;
     try {
-      return { line: count, value: asRecord(JSON.parse(raw)) };
+      return { line: at, value: asRecord(JSON.parse(raw)) };
     } catch (error) {
-      return { line: count, bad: { raw, message: (error as Error).message } };
+      return { line: at, bad: { raw, message: (error as Error).message } };
     }
   };
-  for await (const chunk of input) {
-    const text = typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+  const scan = function* (text: string): Generator<ParsedRecord> {
     let from = 0;
     for (let i = 0; i < text.length; i++) {
-      const c = text[i];
+      const c = text.charCodeAt(i);
+      if (c === NEWLINE) line++;
       if (!started) {
-        if (c === '[') {
+        if (c === OPEN_BRACKET) {
           started = true;
           from = i + 1;
-        } else if (c !== undefined && !/\s|\uFEFF/.test(c)) {
-          throw new IoError(`${source}: not a JSON array (starts with "${c}")`, { source, line: 1 });
+        } else if (!isSpace(c) && c !== BOM) {
+          throw new IoError(`${source}:${line}: not a JSON array (starts with "${text[i]}")`, {
+            source,
+            line,
+          });
         }
         continue;
       }
       if (ended) {
-        if (c !== undefined && !/\s/.test(c))
-          throw new IoError(`${source}: text after the end of the JSON array`, { source });
+        if (!isSpace(c))
+          throw new IoError(`${source}:${line}: text after the end of the JSON array`, { source, line });
         continue;
       }
+      if (elementLine === 0 && !isSpace(c)) elementLine = line;
       if (inString) {
         if (escaped) escaped = false;
-        else if (c === '\\') escaped = true;
-        else if (c === '"') inString = false;
+        else if (c === BACKSLASH) escaped = true;
+        else if (c === QUOTE) inString = false;
         continue;
       }
-      if (c === '"') inString = true;
-      else if (c === '{' || c === '[') depth++;
-      else if (c === '}' || c === ']') {
-        if (depth === 0 && c === ']') {
+      if (c === QUOTE) inString = true;
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        if (depth === 0 && c === CLOSE_BRACKET) {
           element.push(text.slice(from, i));
           const record = emit();
           if (record) yield record;
@@ -148,20 +186,36 @@ export async function* jsonArrayRecords(input: Readable, source: string): AsyncG
           continue;
         }
         depth--;
-      } else if (c === ',' && depth === 0) {
+      } else if (c === COMMA && depth === 0) {
         element.push(text.slice(from, i));
         from = i + 1;
         const record = emit();
         if (record) yield record;
+        else throw new IoError(`${source}:${line}: empty element in the JSON array`, { source, line });
       }
     }
     if (started && !ended) element.push(text.slice(from));
+  };
+  for await (const chunk of input) {
+    yield* scan(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
   }
+  yield* scan(decoder.end());
   if (!ended)
-    throw new IoError(`${source}: the JSON array is not closed (truncated file?)`, {
-      source,
-      line: count + 1,
-    });
+    throw new IoError(`${source}:${line}: the JSON array is not closed (truncated file?)`, { source, line });
+}
+
+const NEWLINE = 10;
+const QUOTE = 34;
+const COMMA = 44;
+const BACKSLASH = 92;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const BOM = 0xfeff;
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

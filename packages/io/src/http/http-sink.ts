@@ -1,4 +1,4 @@
-import type { StreamSink } from '@fsm/core';
+import { IoError, type StreamSink } from '@fsm/core';
 import { fetchWithRetry, type RetryOptions } from './fetch-retry.js';
 
 export interface HttpSinkOptions extends RetryOptions {
@@ -13,10 +13,14 @@ export interface HttpSinkOptions extends RetryOptions {
 export class HttpSink implements StreamSink<Record<string, unknown>> {
   readonly specificationVersion = 'v1' as const;
   sent = 0;
+  private closed = false;
 
   constructor(private readonly options: HttpSinkOptions) {}
 
   async write(batch: Record<string, unknown>[], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.closed)
+      throw new IoError(`${this.options.url}: write after close`, { source: this.options.url });
     if (batch.length === 0) return;
     const payload = JSON.stringify(this.options.body ? this.options.body(batch) : batch);
     await fetchWithRetry(
@@ -32,6 +36,7 @@ export class HttpSink implements StreamSink<Record<string, unknown>> {
   }
 
   async close(): Promise<void> {
-    // Every batch was acknowledged by the server when its write resolved.
+    // Every batch was acknowledged by the server when its write resolved: nothing to flush.
+    this.closed = true;
   }
 }

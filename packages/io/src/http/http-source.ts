@@ -57,6 +57,8 @@ export class HttpSource implements StreamSource<Record<string, unknown>> {
           source: url.toString(),
         });
       for (const item of items) {
+        if (this.closed) return;
+        this.options.signal?.throwIfAborted();
         this.read++;
         yield item as Record<string, unknown>;
       }

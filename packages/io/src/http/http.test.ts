@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeStreamSink, describeStreamSource } from '@fsm/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpSink } from './http-sink.js';
 import { HttpSource } from './http-source.js';
@@ -14,6 +15,7 @@ const items = Array.from({ length: 23 }, (_, i) => ({ id: i + 1 }));
 const uploads = new Map<string, Map<number, Buffer>>();
 const completed = new Map<string, Buffer>();
 const received: unknown[][] = [];
+const datasets = new Map<string, Record<string, unknown>[]>();
 let chunkedBody: { bytes: number; chunked: boolean; sha: string } | undefined;
 let dropPart: number | undefined;
 let partAttempts = 0;
@@ -30,6 +32,22 @@ beforeAll(async () => {
       const body = Buffer.concat(chunks);
       const json = (status: number, value: unknown, headers: Record<string, string> = {}) =>
         res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(value));
+      if (url.pathname.startsWith('/collect/') && req.method === 'POST') {
+        const id = url.pathname.slice('/collect/'.length);
+        datasets.set(id, [
+          ...(datasets.get(id) ?? []),
+          ...(JSON.parse(body.toString()) as Record<string, unknown>[]),
+        ]);
+        return json(200, { ok: true });
+      }
+      if (url.pathname.startsWith('/dataset/')) {
+        const rows = datasets.get(url.pathname.slice('/dataset/'.length)) ?? [];
+        const start = Number(url.searchParams.get('after') ?? 0);
+        return json(200, {
+          data: rows.slice(start, start + 4),
+          next: start + 4 < rows.length ? start + 4 : null,
+        });
+      }
       if (url.pathname === '/cursor') {
         const start = Number(url.searchParams.get('after') ?? 0);
         const page = items.slice(start, start + 10);
@@ -100,6 +118,26 @@ async function all(source: AsyncIterable<Record<string, unknown>>) {
   for await (const r of source) out.push(r);
   return out;
 }
+
+describeStreamSource('http (cursor pages)', async (rows, { signal }) => {
+  const id = String(datasets.size + 1);
+  datasets.set(id, rows);
+  return new HttpSource({
+    url: `${base}/dataset/${id}`,
+    pagination: { type: 'cursor', cursorParam: 'after', nextCursorPath: 'next' },
+    itemsPath: 'data',
+    ...(signal ? { signal } : {}),
+  });
+});
+
+describeStreamSink('http (JSON batches)', async () => {
+  const id = `sink-${datasets.size + 1}`;
+  datasets.set(id, []);
+  return {
+    sink: new HttpSink({ url: `${base}/collect/${id}` }),
+    readBack: async () => datasets.get(id) ?? [],
+  };
+});
 
 describe('HTTP paged reads', () => {
   it('cursor, offset and Link-header pagination read every record once, in order', async () => {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { IoError, type ReaderOptions, type StreamSource } from '@fsm/core';
+import { IoError, type ReaderOptions, type StreamPosition, type StreamSource } from '@fsm/core';
 import { type FileFormat, fileKind } from '../files/format.js';
 import { type CsvOptions, parseRecords } from '../files/parsers.js';
 
@@ -23,8 +23,15 @@ export interface S3ReadOptions extends ReaderOptions, CsvOptions {
 export class S3Source implements StreamSource<Record<string, unknown>> {
   readonly specificationVersion = 'v1' as const;
   private body: Readable | undefined;
+  private records = 0;
+  private line = 0;
+  private closed = false;
 
   constructor(private readonly options: S3ReadOptions) {}
+
+  position(): StreamPosition {
+    return { records: this.records, line: this.line };
+  }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Record<string, unknown>> {
     const { client, bucket, key } = this.options;
@@ -44,6 +51,9 @@ export class S3Source implements StreamSource<Record<string, unknown>> {
     this.body = gzip ? raw.pipe(createGunzip()) : raw;
     try {
       for await (const parsed of parseRecords(format, this.body, where, this.options)) {
+        if (this.closed) return;
+        this.options.signal?.throwIfAborted();
+        this.line = parsed.line;
         if (parsed.bad) {
           if (this.options.onBadRecord !== 'skip')
             throw new IoError(`${where}:${parsed.line}: ${parsed.bad.message}`, {
@@ -53,6 +63,7 @@ export class S3Source implements StreamSource<Record<string, unknown>> {
           await this.options.onError?.({ line: parsed.line, ...parsed.bad });
           continue;
         }
+        this.records++;
         yield parsed.value as Record<string, unknown>;
       }
     } finally {
@@ -61,6 +72,7 @@ export class S3Source implements StreamSource<Record<string, unknown>> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.body?.destroy();
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { describeStreamSource } from '@fsm/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Source, s3MultipartUpload } from './s3-io.js';
 
@@ -38,6 +39,19 @@ async function all(source: AsyncIterable<Record<string, unknown>>) {
   for await (const r of source) out.push(r);
   return out;
 }
+
+let objects = 0;
+describeStreamSource('s3 object (jsonl)', async (rows, { signal }) => {
+  const key = `conformance/${++objects}.jsonl`;
+  await client.send(
+    new PutObjectCommand({
+      Bucket: 'data',
+      Key: key,
+      Body: rows.map((row) => `${JSON.stringify(row)}\n`).join(''),
+    }),
+  );
+  return new S3Source({ client, bucket: 'data', key, ...(signal ? { signal } : {}) });
+});
 
 describe('S3', () => {
   it('streams CSV and gzipped JSONL objects as records', async () => {

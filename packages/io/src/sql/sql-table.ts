@@ -1,5 +1,5 @@
-import { IoError, type StreamPosition, type StreamSink, type StreamSource } from '@fsm/core';
-import type { Kysely } from 'kysely';
+import { IoError, MisuseError, type StreamPosition, type StreamSink, type StreamSource } from '@fsm/core';
+import type { AliasableExpression, Kysely } from 'kysely';
 
 /** Tables as loose records: names come from options at run time. */
 export type AnyDatabase = Record<string, Record<string, unknown>>;
@@ -7,7 +7,9 @@ export type SqlDialect = 'sqlite' | 'postgres' | 'mysql';
 
 export interface SqlTableSourceOptions {
   db: Kysely<AnyDatabase>;
-  table: string;
+  /** The table to read (or `query`, read as a subquery: a kysely select or a `sql` template). */
+  table?: string;
+  query?: AliasableExpression<unknown>;
   /** A unique, ordered column: pages are read with `where key > last order by key limit pageSize`. */
   key: string;
   pageSize?: number;
@@ -27,6 +29,8 @@ export class SqlTableSource implements StreamSource<Record<string, unknown>> {
   private closed = false;
 
   constructor(private readonly options: SqlTableSourceOptions) {
+    if ((options.table === undefined) === (options.query === undefined))
+      throw new MisuseError('SqlTableSource: give exactly one of table and query');
     this.last = options.after;
   }
 
@@ -35,14 +39,16 @@ export class SqlTableSource implements StreamSource<Record<string, unknown>> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Record<string, unknown>> {
-    const { db, table, key } = this.options;
+    const { db, key } = this.options;
+    const table = this.options.table ?? 'query';
     const size = this.options.pageSize ?? 1000;
     for (;;) {
       this.options.signal?.throwIfAborted();
       if (this.closed) return;
       let rows: Record<string, unknown>[];
       try {
-        let query = db.selectFrom(table).selectAll().orderBy(key).limit(size);
+        const from = this.options.query ? this.options.query.as('q') : table;
+        let query = db.selectFrom(from).selectAll().orderBy(key).limit(size);
         if (this.last !== undefined) query = query.where(key, '>', this.last);
         rows = await query.execute();
       } catch (error) {
@@ -52,6 +58,8 @@ export class SqlTableSource implements StreamSource<Record<string, unknown>> {
         });
       }
       for (const row of rows) {
+        if (this.closed) return;
+        this.options.signal?.throwIfAborted();
         this.last = row[key] as string | number;
         this.read++;
         yield row;
@@ -69,8 +77,11 @@ export interface SqlTableSinkOptions {
   db: Kysely<AnyDatabase>;
   dialect: SqlDialect;
   table: string;
-  /** Upsert key columns: a batch written twice (after a crash) leaves one row per key. */
-  key: string[];
+  /**
+   * Upsert key columns: a batch written twice (after a crash) leaves one row per key. Without keys the
+   * rows are plainly inserted (a replayed batch is inserted again).
+   */
+  key?: string[];
   /** Rows per INSERT statement inside a batch's transaction (default 500). */
   statementSize?: number;
 }
@@ -79,13 +90,17 @@ export interface SqlTableSinkOptions {
 export class SqlTableSink implements StreamSink<Record<string, unknown>> {
   readonly specificationVersion = 'v1' as const;
   written = 0;
+  private closed = false;
 
   constructor(private readonly options: SqlTableSinkOptions) {}
 
   async write(batch: Record<string, unknown>[], signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
+    if (this.closed)
+      throw new IoError(`${this.options.table}: write after close`, { source: this.options.table });
     if (batch.length === 0) return;
-    const { db, dialect, table, key } = this.options;
+    const { db, dialect, table } = this.options;
+    const key = this.options.key ?? [];
     const size = this.options.statementSize ?? 500;
     const columns = Object.keys(batch[0] ?? {});
     const nonKey = columns.filter((c) => !key.includes(c));
@@ -93,7 +108,8 @@ export class SqlTableSink implements StreamSink<Record<string, unknown>> {
       await db.transaction().execute(async (trx) => {
         for (let i = 0; i < batch.length; i += size) {
           const insert = trx.insertInto(table).values(batch.slice(i, i + size));
-          if (dialect === 'mysql') {
+          if (key.length === 0) await insert.execute();
+          else if (dialect === 'mysql') {
             await (nonKey.length === 0
               ? insert.ignore()
               : insert.onDuplicateKeyUpdate((eb) =>
@@ -126,5 +142,6 @@ export class SqlTableSink implements StreamSink<Record<string, unknown>> {
 
   async close(): Promise<void> {
     // The kysely instance belongs to the caller; every write was already committed.
+    this.closed = true;
   }
 }
