@@ -7,9 +7,14 @@ import { httpResource } from './http/http-provider.js';
 export { ResourceManager } from './resource-manager.js';
 export { ResourcePool } from './pool/resource-pool.js';
 export type { Gauge, PoolMetrics } from './pool/pool-metrics.js';
-export type { DatabaseHandle, Dialect } from './database/database-provider.js';
-export type { Folder } from './filesystem/folder.js';
-export type { HttpClient } from './http/http-client.js';
+export type { DatabaseHandle, DatabaseProviderOptions, Dialect } from './database/database-provider.js';
+export { type FileOptions, Folder, PathOutsideFolderError } from './filesystem/folder.js';
+export {
+  HttpClient,
+  type HttpClientOptions,
+  type HttpRequest,
+  type HttpResponse,
+} from './http/http-client.js';
 
 /**
  * Config `type:` → provider factory, for `SimpleFSM.create(config, { resourceTypes: defaultResourceTypes })`.

@@ -2,7 +2,7 @@ import { SimpleFSM, type ResourceProvider } from '@fsm/core';
 import { describe, expect, it } from 'vitest';
 import { ResourceManager } from './resource-manager.js';
 
-function tracked(name: string) {
+function tracked(name: string, options: { failClose?: boolean; failDestroy?: boolean } = {}) {
   const live = new Set<object>();
   const provider: ResourceProvider<object> & { live: Set<object> } = {
     specificationVersion: 'v1',
@@ -16,9 +16,10 @@ function tracked(name: string) {
     },
     async destroy(handle) {
       live.delete(handle);
+      if (options.failDestroy) throw new Error(`destroy of ${name} failed`);
     },
     async close() {
-      // Nothing shared.
+      if (options.failClose) throw new Error(`close of ${name} failed`);
     },
   };
   return provider;
@@ -93,6 +94,53 @@ describe('ResourceManager with the engine', () => {
     });
     manager.register('db', tracked('db'));
     expect(() => manager.register('db', tracked('db'))).toThrow(/already registered/);
+    await manager.close();
+  });
+
+  it('close closes every pool even when some fail, then throws one AggregateError listing each failure', async () => {
+    const db = tracked('db', { failDestroy: true });
+    const api = tracked('api', { failClose: true });
+    const files = tracked('files');
+    const manager = new ResourceManager();
+    manager.register('db', db);
+    manager.register('api', api);
+    manager.register('files', files);
+    await manager.acquire('db', 'exec-1/main/load');
+    await manager.acquire('files', 'exec-1/main/load');
+    const error = await manager.close().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AggregateError);
+    const messages = (error as AggregateError).errors.map((e: Error) => e.message);
+    expect(messages).toEqual([
+      expect.stringContaining('destroy of db failed'),
+      expect.stringContaining('close of api failed'),
+    ]);
+    expect((error as Error).message).toMatch(/2 failure\(s\)/);
+    expect(db.live.size + api.live.size + files.live.size).toBe(0);
+    expect(manager.held().size).toBe(0);
+  });
+
+  it('isAvailable reflects free capacity; a full pool times out with RESOURCE_TIMEOUT and counts it', async () => {
+    const manager = new ResourceManager();
+    manager.register('db', tracked('db'), { maxSize: 1, acquireTimeoutMs: 20 });
+    expect(manager.isAvailable('db')).toBe(true);
+    expect(manager.isAvailable('nope')).toBe(false);
+    await manager.acquire('db', 'a');
+    expect(manager.isAvailable('db')).toBe(false);
+    await expect(manager.acquire('db', 'b')).rejects.toMatchObject({
+      code: 'RESOURCE_TIMEOUT',
+      resource: 'db',
+    });
+    expect(manager.held()).toEqual(new Map([['a', ['db']]]));
+    expect(manager.gauges()).toContainEqual({
+      name: 'fsm.resource.pool.timeouts',
+      value: 1,
+      attributes: { resource: 'db' },
+    });
+    await manager.releaseAll('a');
+    expect(manager.isAvailable('db')).toBe(true);
     await manager.close();
   });
 });

@@ -92,13 +92,17 @@ export class ResourceManager implements ResourceBroker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const held = [...this.owners.values()].flat();
+    // Each pool destroys the handles still out as well as its idle ones, then closes its provider.
     this.owners.clear();
     const failures: unknown[] = [];
-    for (const outcome of await Promise.allSettled(held.map((h) => h.pool.release(h.handle, true))))
-      if (outcome.status === 'rejected') failures.push(outcome.reason);
-    for (const outcome of await Promise.allSettled([...this.pools.values()].map((p) => p.close())))
-      if (outcome.status === 'rejected') failures.push(outcome.reason);
+    for (const outcome of await Promise.allSettled([...this.pools.values()].map((p) => p.close()))) {
+      if (outcome.status === 'rejected') {
+        const reason: unknown = outcome.reason;
+        // A pool reports its own failures as one AggregateError: list them one by one.
+        if (reason instanceof AggregateError) failures.push(...(reason.errors as unknown[]));
+        else failures.push(reason);
+      }
+    }
     if (failures.length > 0) {
       const detail = failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ');
       throw new AggregateError(failures, `closing resources: ${failures.length} failure(s): ${detail}`);

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ResourceProvider } from '../interfaces/resource.js';
 
 export interface ResourceProviderSuiteOptions {
-  /** Checks that a handle really works (runs a query, reads a file, calls the server). */
+  /** Whether a handle looks like what the provider promises (a Kysely instance, a client); checked on every new handle. */
+  validHandle?: (handle: unknown) => boolean | Promise<boolean>;
+  /** Checks that a handle really works (runs a query, reads a file, calls the server); throws when it does not. */
   exercise?: (handle: unknown) => Promise<void> | void;
   /** Create/destroy cycles in the churn test (default 20). */
   cycles?: number;
@@ -31,17 +33,10 @@ export function describeResourceProvider(
       const provider = await makeProvider();
       const handle = await provider.create();
       expect(handle).toBeDefined();
+      if (options.validHandle) expect(await options.validHandle(handle)).toBe(true);
       await options.exercise?.(handle);
       if (provider.validate) expect(await provider.validate(handle)).toBe(true);
       await provider.destroy(handle);
-      await provider.close();
-    });
-
-    it('an already-aborted signal rejects create', async () => {
-      const provider = await makeProvider();
-      const controller = new AbortController();
-      controller.abort(new Error('stop'));
-      await expect(provider.create(controller.signal)).rejects.toThrow();
       await provider.close();
     });
 
@@ -49,8 +44,22 @@ export function describeResourceProvider(
       const provider = await makeProvider();
       const handles = await Promise.all([provider.create(), provider.create(), provider.create()]);
       expect(new Set(handles).size).toBe(3);
-      for (const handle of handles) await options.exercise?.(handle);
+      for (const handle of handles) {
+        if (options.validHandle) expect(await options.validHandle(handle)).toBe(true);
+        await options.exercise?.(handle);
+      }
       await Promise.all(handles.map((h) => provider.destroy(h)));
+      await provider.close();
+    });
+
+    it('an already-aborted signal rejects create; the provider stays usable', async () => {
+      const provider = await makeProvider();
+      const controller = new AbortController();
+      controller.abort(new Error('stop'));
+      await expect(provider.create(controller.signal)).rejects.toThrow();
+      const handle = await provider.create();
+      await options.exercise?.(handle);
+      await provider.destroy(handle);
       await provider.close();
     });
 
@@ -58,8 +67,10 @@ export function describeResourceProvider(
       const provider = await makeProvider();
       for (let i = 0; i < (options.cycles ?? 20); i++) {
         const handle = await provider.create();
+        if (provider.validate) expect(await provider.validate(handle)).toBe(true);
         await provider.destroy(handle);
       }
+      // Every handle is gone, so close must succeed (a provider tracking live handles would throw here).
       await provider.close();
     });
   });

@@ -16,7 +16,8 @@ export interface DatabaseHandle {
 
 export interface DatabaseProviderOptions {
   name?: string;
-  dialect: Dialect;
+  /** `mariadb` is an alias of `mysql` (same driver, same SQL). */
+  dialect: Dialect | 'mariadb';
   /** `postgres://…`, `mysql://…`. */
   url?: string;
   /** SQLite file (created with its folder when missing). */
@@ -37,7 +38,11 @@ export interface DatabaseProviderOptions {
  * many exist). Creating a handle runs `select 1`, so an unreachable server fails at acquire time and the
  * manager's retries apply. Drivers load only when their dialect is used.
  */
-export function databaseProvider(options: DatabaseProviderOptions): ResourceProvider<DatabaseHandle> {
+export function databaseProvider(given: DatabaseProviderOptions): ResourceProvider<DatabaseHandle> {
+  const options: ConnectOptions = {
+    ...given,
+    dialect: given.dialect === 'mariadb' ? 'mysql' : given.dialect,
+  };
   const name = options.name ?? 'database';
   const failed = (operation: string, error: unknown) =>
     new ResourceError(
@@ -83,7 +88,9 @@ export function databaseProvider(options: DatabaseProviderOptions): ResourceProv
   };
 }
 
-async function connect(options: DatabaseProviderOptions): Promise<Kysely<AnyDatabase>> {
+type ConnectOptions = DatabaseProviderOptions & { dialect: Dialect };
+
+async function connect(options: ConnectOptions): Promise<Kysely<AnyDatabase>> {
   const { Kysely, SqliteDialect, PostgresDialect, MysqlDialect } = await import('kysely');
   const timeout = options.connectTimeoutMs ?? 10_000;
   switch (options.dialect) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimpleFSM } from '@fsm/core';
 import { describeResourceProvider } from '@fsm/core/testing';
-import { sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultResourceTypes, resourceFunctions } from '../index.js';
 import { ResourceManager } from '../resource-manager.js';
@@ -26,7 +26,7 @@ const servers: { name: string; options: DatabaseProviderOptions; config: Record<
   },
   {
     name: 'mariadb',
-    options: { dialect: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
+    options: { dialect: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
     config: { backend: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
   },
 ];
@@ -38,11 +38,64 @@ const exercise = async (handle: unknown) => {
 
 for (const server of servers) {
   describeResourceProvider(`database/${server.name}`, () => databaseProvider(server.options), {
+    validHandle: (handle) => (handle as DatabaseHandle).db instanceof Kysely,
     exercise,
     cycles: 5,
   });
 
   describe(`database resource on ${server.name}`, () => {
+    it('a state inserts rows through ctx.resources.get("db") from a pooled resource', async () => {
+      const rows = `${table}_rows`;
+      const admin = await databaseProvider(server.options).create();
+      await sql`create table ${sql.table(rows)} (id integer primary key, label varchar(32))`.execute(
+        admin.db,
+      );
+      try {
+        const config = {
+          name: 'insert',
+          resources: [{ name: 'db', type: 'database', config: server.config, connection_pool_size: 2 }],
+          states: [
+            {
+              name: 'save',
+              is_start: true,
+              resources: ['db'],
+              transforms: ['save'],
+              arcs: [{ target: 'done' }],
+            },
+            { name: 'done', is_end: true },
+          ],
+        };
+        const manager = new ResourceManager();
+        const fsm = await SimpleFSM.create(config, {
+          resourceTypes: defaultResourceTypes,
+          resourceManager: manager,
+          functions: {
+            save: async (record: { id: number; label: string }, ctx) => {
+              const { db } = ctx.resources.get<DatabaseHandle>('db');
+              await db.insertInto(rows).values(record).execute();
+              return record;
+            },
+          },
+        });
+        const batch = await fsm.processBatch(
+          Array.from({ length: 20 }, (_, i) => ({ id: i, label: `row ${i}` })),
+          { concurrency: 4 },
+        );
+        expect(batch.succeeded).toBe(20);
+        const { rows: saved } = await sql<{
+          n: number;
+        }>`select count(*) as n from ${sql.table(rows)}`.execute(admin.db);
+        expect(Number(saved[0]?.n)).toBe(20);
+        expect(manager.metrics().db).toMatchObject({ inUse: 0, acquisitions: 20, releases: 20 });
+        expect(manager.metrics().db?.created).toBeLessThanOrEqual(2);
+        await fsm.close();
+        expect(manager.metrics().db?.idle).toBe(0);
+      } finally {
+        await sql`drop table ${sql.table(rows)}`.execute(admin.db);
+        await admin.db.destroy();
+      }
+    });
+
     it('a config upserts records through db_upsert and reads them back with db_query (bound parameters)', async () => {
       const admin = await databaseProvider(server.options).create();
       const id = server.name === 'mariadb' ? 'varchar(64)' : 'text';

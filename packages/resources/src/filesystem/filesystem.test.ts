@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { describeResourceProvider } from '@fsm/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { filesystemProvider } from './filesystem-provider.js';
-import type { Folder } from './folder.js';
+import { Folder, PathOutsideFolderError } from './folder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fsm-fs-resource-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describeResourceProvider('filesystem', () => filesystemProvider({ root }), {
+  validHandle: (handle) => handle instanceof Folder,
   exercise: async (handle) => {
     const folder = handle as Folder;
     await folder.writeText('probe.txt', 'ok');
@@ -36,7 +37,26 @@ describe('Folder', () => {
     await expect(folder.readText('../../etc/passwd')).rejects.toMatchObject({
       code: 'RESOURCE_UNAVAILABLE',
       resource: 'files',
+      filePath: '../../etc/passwd',
     });
-    expect(() => folder.resolve('/etc/passwd')).toThrow(/outside the folder/);
+    await expect(folder.writeText('a/../../escape.txt', 'x')).rejects.toBeInstanceOf(PathOutsideFolderError);
+    expect(() => folder.resolve('/etc/passwd')).toThrow(PathOutsideFolderError);
+    expect(() => folder.resolve('..')).toThrow(/outside the folder/);
+    // A name that merely starts with two dots stays inside.
+    await folder.writeText('..notes.txt', 'inside');
+    expect(await folder.readText('..notes.txt')).toBe('inside');
+  });
+
+  it('a failed write leaves the old content and no temp file; an aborted read rejects', async () => {
+    const folder = await filesystemProvider({ root }).create();
+    await folder.writeText('keep/a.txt', 'old');
+    await expect(folder.writeJson('keep/a.txt', { big: 1n })).rejects.toThrow(/BigInt/);
+    expect(await folder.readText('keep/a.txt')).toBe('old');
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    await expect(folder.readText('keep/a.txt', { signal: controller.signal })).rejects.toThrow();
+    await expect(folder.writeText('keep/a.txt', 'new', { signal: controller.signal })).rejects.toThrow();
+    expect(await folder.readText('keep/a.txt')).toBe('old');
+    expect(readdirSync(join(root, 'keep'))).toEqual(['a.txt']);
   });
 });

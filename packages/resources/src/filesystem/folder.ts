@@ -1,7 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { ResourceError } from '@fsm/core';
+
+/** A path that would leave the folder (`../x`, `/etc/passwd`): refused before touching the disk. */
+export class PathOutsideFolderError extends ResourceError {
+  /** The path as given (`path` of FsmError is reserved for config paths). */
+  readonly filePath: string;
+  readonly root: string;
+  constructor(resource: string, path: string, root: string) {
+    super('RESOURCE_UNAVAILABLE', resource, `path "${path}" is outside the folder ${root} of "${resource}"`);
+    this.filePath = path;
+    this.root = root;
+  }
+}
+
+export interface FileOptions {
+  signal?: AbortSignal;
+}
 
 /**
  * File access confined to one folder: every path is relative to it, and a path that escapes it
@@ -17,31 +33,27 @@ export class Folder {
   resolve(path: string): string {
     const full = resolve(this.root, path);
     const rel = relative(this.root, full);
-    if (rel.startsWith('..') || isAbsolute(rel)) {
-      throw new ResourceError(
-        'RESOURCE_UNAVAILABLE',
-        this.resource,
-        `path "${path}" is outside the folder ${this.root}`,
-      );
-    }
+    // `..notes.txt` is a file inside the folder; only a `..` segment leaves it.
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+      throw new PathOutsideFolderError(this.resource, path, this.root);
     return full;
   }
 
-  async readText(path: string): Promise<string> {
-    return readFile(this.resolve(path), 'utf8');
+  async readText(path: string, options: FileOptions = {}): Promise<string> {
+    return readFile(this.resolve(path), { encoding: 'utf8', ...options });
   }
 
-  async readJson<T = unknown>(path: string): Promise<T> {
-    return JSON.parse(await this.readText(path)) as T;
+  async readJson<T = unknown>(path: string, options: FileOptions = {}): Promise<T> {
+    return JSON.parse(await this.readText(path, options)) as T;
   }
 
   /** Writes atomically: a reader sees the old content or the new, never half of it. */
-  async writeText(path: string, text: string): Promise<void> {
+  async writeText(path: string, text: string, options: FileOptions = {}): Promise<void> {
     const full = this.resolve(path);
     await mkdir(dirname(full), { recursive: true });
     const temp = `${full}.tmp-${randomBytes(4).toString('hex')}`;
     try {
-      await writeFile(temp, text);
+      await writeFile(temp, text, options);
       await rename(temp, full);
     } catch (error) {
       await rm(temp, { force: true });
@@ -49,8 +61,8 @@ export class Folder {
     }
   }
 
-  async writeJson(path: string, value: unknown): Promise<void> {
-    return this.writeText(path, `${JSON.stringify(value, null, 2)}\n`);
+  async writeJson(path: string, value: unknown, options: FileOptions = {}): Promise<void> {
+    return this.writeText(path, `${JSON.stringify(value, null, 2)}\n`, options);
   }
 
   async appendText(path: string, text: string): Promise<void> {

@@ -1,4 +1,4 @@
-export { Folder } from './folder.js';
+export { type FileOptions, Folder, PathOutsideFolderError } from './folder.js';
 export {
   filesystemProvider,
   filesystemResource,

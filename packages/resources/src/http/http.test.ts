@@ -1,13 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeResourceProvider } from '@fsm/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpClient } from './http-client.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { HttpClient, retryAfterMs } from './http-client.js';
 import { httpProvider } from './http-provider.js';
 
 let server: Server;
 let baseUrl = '';
 const hits = new Map<string, number>();
+/** Requests whose connection the client dropped before the answer: proof that a timeout or abort stopped the work. */
+const dropped = new Set<string>();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -19,7 +21,14 @@ beforeAll(async () => {
       return;
     }
     if (path.startsWith('/missing')) return void res.writeHead(404).end('no such thing');
-    if (path.startsWith('/slow')) return void setTimeout(() => res.end('late'), 2000);
+    if (path.startsWith('/slow')) {
+      const timer = setTimeout(() => res.end('late'), 5000);
+      res.on('close', () => {
+        clearTimeout(timer);
+        if (!res.writableFinished) dropped.add(path);
+      });
+      return;
+    }
     let body = '';
     req.on('data', (c: Buffer) => {
       body += c.toString();
@@ -36,6 +45,7 @@ beforeAll(async () => {
 afterAll(() => new Promise((r) => server.close(r)));
 
 describeResourceProvider('http', () => httpProvider({ baseUrl }), {
+  validHandle: (handle) => handle instanceof HttpClient,
   exercise: async (handle) => {
     expect((await (handle as HttpClient).get('/ping')).status).toBe(200);
   },
@@ -66,8 +76,36 @@ describe('HttpClient', () => {
       status: 404,
     });
     expect(hits.get('/missing')).toBe(1);
-    const started = Date.now();
-    await expect(client.get('/slow')).rejects.toMatchObject({ code: 'RESOURCE_UNAVAILABLE' });
-    expect(Date.now() - started).toBeLessThan(1500);
+    await expect(client.get('/slow')).rejects.toMatchObject({
+      code: 'RESOURCE_UNAVAILABLE',
+      message: expect.stringContaining('/api/slow'),
+    });
+    await vi.waitFor(() => expect(dropped.has('/slow')).toBe(true));
+  });
+
+  it("the caller's signal aborts the request in flight, without retries", async () => {
+    const client = await httpProvider({ baseUrl, retries: 3 }).create();
+    const controller = new AbortController();
+    const pending = client.get('/slow-abort', { signal: controller.signal });
+    await vi.waitFor(() => expect(hits.get('/slow-abort')).toBe(1));
+    controller.abort(new Error('operator stop'));
+    await expect(pending).rejects.toThrow('operator stop');
+    await vi.waitFor(() => expect(dropped.has('/slow-abort')).toBe(true));
+    expect(hits.get('/slow-abort')).toBe(1);
+  });
+
+  it('retries give up after the configured attempts with the last status', async () => {
+    const client = await httpProvider({ name: 'api', baseUrl, retries: 1, retryDelayMs: 1 }).create();
+    await expect(client.get('/flaky-twice')).rejects.toMatchObject({ resource: 'api', status: 429 });
+    expect(hits.get('/flaky-twice')).toBe(2);
+  });
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    expect(retryAfterMs('2')).toBe(2000);
+    expect(retryAfterMs(null)).toBeUndefined();
+    expect(retryAfterMs('soon')).toBeUndefined();
+    const later = retryAfterMs(new Date(Date.now() + 60_000).toUTCString());
+    expect(later).toBeGreaterThan(50_000);
+    expect(later).toBeLessThanOrEqual(60_000);
   });
 });

@@ -13,8 +13,9 @@ export interface PoolMetrics {
   /** Acquires that gave up with RESOURCE_TIMEOUT, and when the last one did (epoch ms). */
   timeouts: number;
   lastTimeoutAt: number | undefined;
-  /** Handle creations, validations or destroys that failed. */
+  /** Handle creations, validations or destroys that failed, and the message of the last one. */
   failures: number;
+  lastFailure: string | undefined;
 }
 
 /** An OpenTelemetry-friendly reading: a metric name, a value and its attributes. */
@@ -32,6 +33,7 @@ export class PoolCounters {
   timeouts = 0;
   lastTimeoutAt: number | undefined;
   failures = 0;
+  lastFailure: string | undefined;
   private acquireTotalMs = 0;
   private acquireMaxMs = 0;
 
@@ -39,6 +41,11 @@ export class PoolCounters {
     this.acquisitions++;
     this.acquireTotalMs += ms;
     if (ms > this.acquireMaxMs) this.acquireMaxMs = ms;
+  }
+
+  recordFailure(error: unknown): void {
+    this.failures++;
+    this.lastFailure = error instanceof Error ? error.message : String(error);
   }
 
   recordTimeout(): void {
@@ -60,6 +67,7 @@ export class PoolCounters {
       timeouts: this.timeouts,
       lastTimeoutAt: this.lastTimeoutAt,
       failures: this.failures,
+      lastFailure: this.lastFailure,
     };
   }
 }

@@ -1,5 +1,5 @@
 import type { ResourceProvider } from '@fsm/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ResourcePool } from './resource-pool.js';
 
 function counting(options: { failCreates?: number; invalid?: Set<number>; failDestroy?: boolean } = {}) {
@@ -115,8 +115,7 @@ describe('ResourcePool', () => {
     const pool = new ResourcePool('db', provider, { ...base, maxSize: 3, minSize: 1, idleTimeoutMs: 20 });
     const handles = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
     for (const h of handles) await pool.release(h);
-    await new Promise((r) => setTimeout(r, 120));
-    expect(pool.metrics().idle).toBe(1);
+    await vi.waitFor(() => expect(pool.metrics().idle).toBe(1), { timeout: 2000, interval: 10 });
     expect(provider.live.size).toBe(1);
     await pool.close();
   });
@@ -135,4 +134,136 @@ describe('ResourcePool', () => {
     expect((error as AggregateError).errors).toHaveLength(2);
     expect(provider.live.size).toBe(0);
   });
+
+  it('a waiter that gives up while its replacement handle is being made leaks nothing', async () => {
+    // This provider finishes a creation even after its signal aborted: the pool must keep that handle.
+    const provider = gated({ ignoreAbort: true });
+    const pool = new ResourcePool('db', provider, { ...base, maxSize: 1 });
+    provider.open();
+    const a = await pool.acquire();
+    provider.shut();
+    const controller = new AbortController();
+    const waiting = pool.acquire(controller.signal);
+    await pool.release(a, true);
+    await vi.waitFor(() => expect(provider.started).toBe(2));
+    controller.abort(new Error('caller gone'));
+    provider.open();
+    await expect(waiting).rejects.toThrow('caller gone');
+    await vi.waitFor(() => expect(pool.metrics()).toMatchObject({ inUse: 0, idle: 1, waiting: 0 }));
+    expect(await pool.acquire()).toBe(2);
+    await pool.close();
+    expect(provider.live.size).toBe(0);
+  });
+
+  it('a broken handle whose destroy fails still frees its place for the next waiter', async () => {
+    const pool = new ResourcePool('db', counting({ failDestroy: true }), { ...base, maxSize: 1 });
+    const a = await pool.acquire();
+    const waiting = pool.acquire();
+    await expect(pool.release(a, true)).rejects.toMatchObject({ code: 'RESOURCE_RELEASE_FAILED' });
+    expect(await waiting).toBe(2);
+    expect(pool.metrics()).toMatchObject({ failures: 1, lastFailure: 'destroy 1 failed' });
+    await expect(pool.close()).rejects.toBeInstanceOf(AggregateError);
+  });
+
+  it('the acquire deadline covers a creation that hangs', async () => {
+    const provider = gated();
+    const pool = new ResourcePool('api', provider, { ...base, acquireTimeoutMs: 30 });
+    await expect(pool.acquire()).rejects.toMatchObject({ code: 'RESOURCE_TIMEOUT', resource: 'api' });
+    expect(pool.metrics()).toMatchObject({ timeouts: 1, inUse: 0 });
+    await pool.close();
+    expect(provider.live.size).toBe(0);
+  });
+
+  it('close stops acquires in flight, waits for them, and leaves nothing behind', async () => {
+    const provider = gated();
+    const pool = new ResourcePool('db', provider, { ...base, acquireTimeoutMs: 60_000 });
+    const pending = pool.acquire();
+    await vi.waitFor(() => expect(provider.started).toBe(1));
+    await pool.close();
+    await expect(pending).rejects.toMatchObject({ code: 'RESOURCE_UNAVAILABLE', message: /closing/ });
+    expect(provider.live.size).toBe(0);
+    expect(provider.closed).toBe(true);
+    await expect(pool.acquire()).rejects.toMatchObject({ code: 'RESOURCE_UNAVAILABLE' });
+  });
+
+  it('health checks destroy idle handles that fail validation, and keep minSize warm', async () => {
+    const invalid = new Set<number>();
+    const provider = counting({ invalid });
+    const pool = new ResourcePool('db', provider, { ...base, minSize: 2, healthCheckIntervalMs: 10 });
+    await pool.release(await pool.acquire());
+    await vi.waitFor(() => expect(pool.metrics().idle).toBe(2), { timeout: 2000, interval: 10 });
+    invalid.add(1);
+    await vi.waitFor(() => expect(provider.live.has(1)).toBe(false), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(pool.metrics().idle).toBe(2), { timeout: 2000, interval: 10 });
+    expect(pool.metrics().created).toBe(3);
+    await pool.close();
+    expect(provider.live.size).toBe(0);
+  });
+
+  it('50 callers on a pool of 2 sharing one signal: all served in arrival order, nothing left over', async () => {
+    const provider = counting();
+    const pool = new ResourcePool('db', provider, base);
+    const shared = new AbortController();
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const handle = await pool.acquire(shared.signal);
+        order.push(i);
+        await new Promise((r) => setImmediate(r));
+        await pool.release(handle);
+      }),
+    );
+    expect(order).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(pool.metrics()).toMatchObject({ created: 2, acquisitions: 50, inUse: 0, waiting: 0 });
+    await pool.close();
+    expect(provider.live.size).toBe(0);
+  });
+
+  it('hasCapacity says whether acquire would wait', async () => {
+    const pool = new ResourcePool('db', counting(), { ...base, maxSize: 1 });
+    expect(pool.hasCapacity()).toBe(true);
+    const a = await pool.acquire();
+    expect(pool.hasCapacity()).toBe(false);
+    await pool.release(a);
+    expect(pool.hasCapacity()).toBe(true);
+    await pool.close();
+    expect(pool.hasCapacity()).toBe(false);
+  });
 });
+
+/** A provider whose `create` waits until the test opens the gate (or its signal aborts, unless ignored). */
+function gated(options: { ignoreAbort?: boolean } = {}) {
+  let next = 0;
+  let gate = Promise.withResolvers<void>();
+  const provider = {
+    specificationVersion: 'v1' as const,
+    type: 'test',
+    name: 'gated',
+    live: new Set<number>(),
+    started: 0,
+    closed: false,
+    open: () => gate.resolve(),
+    shut: () => {
+      gate = Promise.withResolvers<void>();
+    },
+    async create(signal?: AbortSignal) {
+      provider.started++;
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        if (!options.ignoreAbort)
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+        gate.promise.then(resolve, reject);
+      });
+      const id = ++next;
+      provider.live.add(id);
+      return id;
+    },
+    async destroy(id: number) {
+      provider.live.delete(id);
+    },
+    async close() {
+      provider.closed = true;
+    },
+  } satisfies ResourceProvider<number> & Record<string, unknown>;
+  return provider;
+}

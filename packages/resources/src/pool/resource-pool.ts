@@ -6,16 +6,18 @@ interface Idle<H> {
   since: number;
 }
 
+/** A queued `acquire`: woken with a handle (already marked busy) or with `null` ("room freed, try again"). */
 interface Waiter<H> {
-  resolve: (handle: H) => void;
-  reject: (error: unknown) => void;
+  wake: (granted: { handle: H } | null) => void;
 }
 
 /**
  * A bounded pool of handles of one provider. Handles are made on demand up to `maxSize`; callers beyond
  * that wait in FIFO order until a handle is released, their signal aborts, or `acquireTimeoutMs` passes
- * (`RESOURCE_TIMEOUT`). Idle handles are validated on borrow, evicted after `idleTimeoutMs`, and checked
+ * (`RESOURCE_TIMEOUT`; the deadline covers creation too). Idle handles are validated on borrow, evicted
+ * after `idleTimeoutMs` (keeping `minSize`, which maintenance tops up once the pool is in use) and checked
  * every `healthCheckIntervalMs`. Creation failures are retried `retryAttempts` times, `retryDelayMs` apart.
+ * `close()` stops every acquire in flight, waits for it, then destroys every handle and closes the provider.
  */
 export class ResourcePool<H = unknown> {
   private readonly idle: Idle<H>[] = [];
@@ -25,7 +27,17 @@ export class ResourcePool<H = unknown> {
   /** Handles out of the idle list while being validated: still counted against `maxSize`. */
   private checking = 0;
   private readonly counters = new PoolCounters();
+  /** Acquires and maintenance runs in flight; `close()` waits for them before destroying handles. */
+  private readonly tasks = new Set<Promise<unknown>>();
+  /** Aborted by `close()`: stops maintenance creations. */
+  private readonly closing = new AbortController();
+  /** One controller per acquire in flight, aborted by `close()` (no shared signal piling up listeners). */
+  private readonly stops = new Set<AbortController>();
+  /** Destroy failures of handles that came back while closing; reported by `close()`. */
+  private readonly closeFailures: unknown[] = [];
   private readonly timer: NodeJS.Timeout | undefined;
+  private lastHealthCheck = Date.now();
+  private maintaining = false;
   private closed = false;
 
   constructor(
@@ -33,9 +45,12 @@ export class ResourcePool<H = unknown> {
     private readonly provider: ResourceProvider<H>,
     private readonly options: ResourcePoolOptions,
   ) {
-    const interval = options.healthCheckIntervalMs ?? options.idleTimeoutMs;
-    if (interval !== undefined && interval > 0) {
-      this.timer = setInterval(() => void this.maintain(), interval);
+    const intervals = [options.healthCheckIntervalMs, options.idleTimeoutMs].filter(
+      (ms): ms is number => ms !== undefined && ms > 0,
+    );
+    if (intervals.length > 0) {
+      this.timer = setInterval(() => this.track(this.maintain()), Math.min(...intervals));
+      // Maintenance must not keep a finished process alive.
       this.timer.unref();
     }
   }
@@ -46,136 +61,196 @@ export class ResourcePool<H = unknown> {
 
   /** Whether `acquire` would return without waiting. */
   hasCapacity(): boolean {
-    return this.idle.length > 0 || this.size < this.options.maxSize;
+    return !this.closed && (this.idle.length > 0 || this.size < this.options.maxSize);
   }
 
   async acquire(signal?: AbortSignal): Promise<H> {
     this.assertOpen();
     signal?.throwIfAborted();
     const started = performance.now();
-    // `obtain` marks the handle busy itself, in the same tick it is counted out of idle or created.
-    const handle = await this.obtain(signal);
-    this.counters.recordAcquire(performance.now() - started);
-    return handle;
+    // One signal for the three ways an acquire stops: the caller's signal, the deadline, close().
+    const stop = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop.abort(
+        new ResourceError(
+          'RESOURCE_TIMEOUT',
+          this.name,
+          `no "${this.name}" handle within ${this.options.acquireTimeoutMs} ms (pool of ${this.options.maxSize}, ${this.busy.size} in use, ${this.waiters.length} waiting)`,
+        ),
+      );
+    }, this.options.acquireTimeoutMs);
+    const onCaller = () => stop.abort(signal?.reason);
+    signal?.addEventListener('abort', onCaller, { once: true });
+    this.stops.add(stop);
+    try {
+      const handle = await this.track(this.obtain(stop.signal));
+      this.counters.recordAcquire(performance.now() - started);
+      return handle;
+    } catch (error) {
+      if (timedOut) this.counters.recordTimeout();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onCaller);
+      this.stops.delete(stop);
+    }
   }
 
-  /** Returns a handle; a handle marked broken is destroyed instead of reused. */
+  /** Returns a handle; a handle marked broken is destroyed instead of reused. Unknown handles are ignored. */
   async release(handle: H, broken = false): Promise<void> {
     if (!this.busy.delete(handle)) return;
     this.counters.releases++;
-    if (broken || this.closed) {
+    if (!broken) return this.giveBack(handle);
+    try {
       await this.destroy(handle);
-      this.serveWaiters();
-      return;
+    } finally {
+      // The destroyed handle's room goes to the next waiter, whether or not its destroy succeeded.
+      this.wakeWaiters();
     }
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.busy.add(handle);
-      waiter.resolve(handle);
-      return;
-    }
-    this.idle.push({ handle, since: Date.now() });
   }
 
   metrics(): PoolMetrics {
     return this.counters.snapshot(this.busy.size, this.idle.length, this.waiters.length);
   }
 
-  /** Destroys idle handles and closes the provider; handles still out are destroyed as they come back. */
+  /**
+   * Stops every acquire in flight and waits for it, destroys every handle (idle or still out), closes the
+   * provider, then throws one AggregateError of every failure.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    const closing = new ResourceError(
-      'RESOURCE_UNAVAILABLE',
-      this.name,
-      `resource "${this.name}" is closing`,
-    );
-    for (const waiter of this.waiters.splice(0)) waiter.reject(closing);
+    const reason = new ResourceError('RESOURCE_UNAVAILABLE', this.name, `resource "${this.name}" is closing`);
+    this.closing.abort(reason);
+    for (const stop of this.stops) stop.abort(reason);
+    await Promise.allSettled([...this.tasks]);
     const handles = [...this.idle.splice(0).map((i) => i.handle), ...this.busy];
     this.busy.clear();
-    const failures: unknown[] = [];
-    for (const outcome of await Promise.allSettled(handles.map((h) => this.destroyRaw(h))))
+    const failures = this.closeFailures.splice(0);
+    for (const outcome of await Promise.allSettled(handles.map((h) => this.destroy(h))))
       if (outcome.status === 'rejected') failures.push(outcome.reason);
     try {
       await this.provider.close();
     } catch (error) {
-      failures.push(error);
+      failures.push(
+        new ResourceError(
+          'RESOURCE_RELEASE_FAILED',
+          this.name,
+          `closing the provider of "${this.name}" failed: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        ),
+      );
     }
-    if (failures.length > 0)
-      throw new AggregateError(failures, `closing resource "${this.name}": ${failures.length} failure(s)`);
+    if (failures.length > 0) {
+      const detail = failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ');
+      throw new AggregateError(
+        failures,
+        `closing resource "${this.name}": ${failures.length} failure(s): ${detail}`,
+      );
+    }
   }
 
-  private async obtain(signal: AbortSignal | undefined): Promise<H> {
+  /** An idle handle (validated), a new one if there is room, else a place in the queue. */
+  private async obtain(signal: AbortSignal): Promise<H> {
+    let requeued = false;
     for (;;) {
+      signal.throwIfAborted();
       const idle = this.idle.pop();
-      if (!idle) break;
-      this.checking++;
-      let valid: boolean;
-      try {
-        valid = await this.isValid(idle.handle);
-      } finally {
-        this.checking--;
-      }
-      if (valid) {
+      if (idle) {
+        this.checking++;
+        let valid: boolean;
+        try {
+          valid = await this.isValid(idle.handle);
+        } finally {
+          this.checking--;
+        }
+        if (!valid) {
+          await this.destroyInBackground(idle.handle);
+          this.wakeWaiters();
+          continue;
+        }
         this.busy.add(idle.handle);
-        return idle.handle;
+        return this.keepUnlessStopped(idle.handle, signal);
       }
-      await this.destroy(idle.handle);
+      if (this.size < this.options.maxSize) return this.keepUnlessStopped(await this.create(signal), signal);
+      const granted = await this.wait(signal, requeued);
+      if (granted) return granted.handle;
+      // Woken because room was freed: try again, ahead of callers that came later.
+      requeued = true;
     }
-    if (this.size < this.options.maxSize) return this.create(signal);
-    return this.wait(signal);
   }
 
-  private wait(signal: AbortSignal | undefined): Promise<H> {
-    return new Promise<H>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+  /** A handle obtained after the acquire was stopped goes back (or, when closing, is destroyed). */
+  private async keepUnlessStopped(handle: H, signal: AbortSignal): Promise<H> {
+    if (!signal.aborted) return handle;
+    this.busy.delete(handle);
+    try {
+      await this.giveBack(handle);
+    } catch (error) {
+      this.closeFailures.push(error);
+    }
+    throw signal.reason;
+  }
+
+  private wait(signal: AbortSignal, front: boolean): Promise<{ handle: H } | null> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter<H> = {
+        wake: (granted) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(granted);
+        },
+      };
+      const onAbort = () => {
         const index = this.waiters.indexOf(waiter);
         if (index >= 0) this.waiters.splice(index, 1);
+        reject(signal.reason);
       };
-      const waiter: Waiter<H> = {
-        resolve: (handle) => {
-          cleanup();
-          resolve(handle);
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.counters.recordTimeout();
-        waiter.reject(
-          new ResourceError(
-            'RESOURCE_TIMEOUT',
-            this.name,
-            `no "${this.name}" handle free within ${this.options.acquireTimeoutMs} ms (pool of ${this.options.maxSize}, ${this.waiters.length} waiting)`,
-          ),
-        );
-      }, this.options.acquireTimeoutMs);
-      const onAbort = () => waiter.reject(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (front) this.waiters.unshift(waiter);
+      else this.waiters.push(waiter);
     });
   }
 
-  private async create(signal: AbortSignal | undefined): Promise<H> {
+  /** Hands a free handle to the first waiter, else keeps it idle; destroys it when the pool is closed. */
+  private async giveBack(handle: H): Promise<void> {
+    if (this.closed) return this.destroy(handle);
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.busy.add(handle);
+      waiter.wake({ handle });
+      return;
+    }
+    this.idle.push({ handle, since: Date.now() });
+  }
+
+  /** Room was freed (a handle destroyed, a creation failed): waiters retry, at most one per free slot. */
+  private wakeWaiters(): void {
+    let free = this.options.maxSize - this.size;
+    while (free-- > 0) {
+      const waiter = this.waiters.shift();
+      if (!waiter) return;
+      waiter.wake(null);
+    }
+  }
+
+  private async create(signal: AbortSignal): Promise<H> {
     this.pendingCreates++;
     try {
       const attempts = Math.max(1, this.options.retryAttempts + 1);
       let lastError: unknown;
       for (let attempt = 1; attempt <= attempts; attempt++) {
-        signal?.throwIfAborted();
+        signal.throwIfAborted();
         try {
           const handle = await this.provider.create(signal);
           this.counters.created++;
           this.busy.add(handle);
           return handle;
         } catch (error) {
-          if (signal?.aborted) throw error;
-          this.counters.failures++;
+          if (signal.aborted) throw signal.reason;
+          this.counters.recordFailure(error);
           lastError = error;
           if (attempt < attempts && this.options.retryDelayMs > 0)
             await delay(this.options.retryDelayMs, signal);
@@ -184,81 +259,111 @@ export class ResourcePool<H = unknown> {
       throw new ResourceError(
         'RESOURCE_UNAVAILABLE',
         this.name,
-        `could not create resource "${this.name}" after ${attempts} attempt(s): ${(lastError as Error)?.message ?? lastError}`,
+        `could not create resource "${this.name}" after ${attempts} attempt(s): ${lastError instanceof Error ? lastError.message : String(lastError)}`,
         { cause: lastError },
       );
     } finally {
       this.pendingCreates--;
+      if (this.waiters.length > 0) this.wakeWaiters();
     }
   }
 
-  /** A waiter whose handle was destroyed gets a new one, if there is room. */
-  private serveWaiters(): void {
-    while (this.waiters.length > 0 && this.size < this.options.maxSize) {
-      const waiter = this.waiters.shift() as Waiter<H>;
-      this.create(undefined).then(
-        (handle) => {
-          this.busy.add(handle);
-          waiter.resolve(handle);
-        },
-        (error: unknown) => waiter.reject(error),
-      );
-    }
-  }
-
+  /** `validate` throwing means the same as `false`: the handle is broken (counted as a failure). */
   private async isValid(handle: H): Promise<boolean> {
     if (!this.provider.validate) return true;
     try {
       return await this.provider.validate(handle);
     } catch (error) {
-      this.counters.failures++;
-      // A validation that throws means the handle is broken: it is destroyed and replaced.
-      void error;
+      this.counters.recordFailure(error);
       return false;
     }
   }
 
   private async destroy(handle: H): Promise<void> {
+    this.counters.destroyed++;
     try {
-      await this.destroyRaw(handle);
+      await this.provider.destroy(handle);
     } catch (error) {
-      this.counters.failures++;
+      this.counters.recordFailure(error);
       throw new ResourceError(
         'RESOURCE_RELEASE_FAILED',
         this.name,
-        `destroying a "${this.name}" handle failed`,
-        {
-          cause: error,
-        },
+        `destroying a "${this.name}" handle failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
       );
     }
   }
 
-  private async destroyRaw(handle: H): Promise<void> {
-    this.counters.destroyed++;
-    await this.provider.destroy(handle);
+  /**
+   * Destroys a broken or expired handle nobody holds. Its failure cannot go to a caller (the acquire that
+   * found the handle broken gets a fresh one), so it is counted in `failures` and kept as `lastFailure`.
+   */
+  private async destroyInBackground(handle: H): Promise<void> {
+    try {
+      await this.destroy(handle);
+    } catch (error) {
+      // Already recorded by destroy(); reported through metrics().failures / lastFailure.
+      void error;
+    }
   }
 
-  /** Evicts idle handles past their idle time (keeping `minSize`) and drops those that fail validation. */
+  /** Evicts expired idle handles (keeping `minSize`), drops those failing a health check, tops up to `minSize`. */
   private async maintain(): Promise<void> {
-    if (this.closed) return;
-    const now = Date.now();
-    const keep: Idle<H>[] = [];
-    const drop: H[] = [];
-    const entries = this.idle.splice(0);
-    this.checking += entries.length;
-    for (const entry of entries) {
-      const expired =
-        this.options.idleTimeoutMs !== undefined &&
-        now - entry.since > this.options.idleTimeoutMs &&
-        keep.length + this.busy.size >= (this.options.minSize ?? 0);
-      if (expired || !(await this.isValid(entry.handle))) drop.push(entry.handle);
-      else keep.push(entry);
+    if (this.closed || this.maintaining) return;
+    this.maintaining = true;
+    try {
+      const now = Date.now();
+      const healthDue =
+        this.options.healthCheckIntervalMs !== undefined &&
+        now - this.lastHealthCheck >= this.options.healthCheckIntervalMs;
+      if (healthDue) this.lastHealthCheck = now;
+      const minSize = this.options.minSize ?? 0;
+      const entries = this.idle.splice(0);
+      this.checking += entries.length;
+      const keep: Idle<H>[] = [];
+      const drop: H[] = [];
+      try {
+        for (const entry of entries) {
+          const expired =
+            this.options.idleTimeoutMs !== undefined &&
+            now - entry.since > this.options.idleTimeoutMs &&
+            keep.length + this.busy.size >= minSize;
+          if (expired || (healthDue && !(await this.isValid(entry.handle)))) drop.push(entry.handle);
+          else keep.push(entry);
+        }
+      } finally {
+        this.checking -= entries.length;
+        this.idle.push(...keep);
+      }
+      await Promise.all(drop.map((h) => this.destroyInBackground(h)));
+      if (drop.length > 0) this.wakeWaiters();
+      // Stay lazy: warm up to minSize only once the pool has been used.
+      if (this.counters.acquisitions > 0) await this.topUp(minSize);
+    } finally {
+      this.maintaining = false;
     }
-    this.checking -= entries.length;
-    this.idle.push(...keep);
-    const outcomes = await Promise.allSettled(drop.map((h) => this.destroyRaw(h)));
-    for (const outcome of outcomes) if (outcome.status === 'rejected') this.counters.failures++;
+  }
+
+  private async topUp(minSize: number): Promise<void> {
+    while (!this.closed && this.size < Math.min(minSize, this.options.maxSize)) {
+      let handle: H;
+      try {
+        handle = await this.create(this.closing.signal);
+      } catch {
+        // create() counted the failure (or the pool is closing); the next maintenance run tries again.
+        return;
+      }
+      this.busy.delete(handle);
+      await this.giveBack(handle);
+    }
+  }
+
+  /** Remembers a running operation so `close()` can wait for it. */
+  private track<T>(task: Promise<T>): Promise<T> {
+    this.tasks.add(task);
+    const forget = () => this.tasks.delete(task);
+    task.then(forget, forget);
+    return task;
   }
 
   private assertOpen(): void {
