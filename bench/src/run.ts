@@ -8,30 +8,51 @@ import { CHUNK, measure, quick, table } from './report.js';
 
 const FLOOR = 'floor (hand-written loop)';
 
+interface Systems<R> {
+  floor: (record: R) => unknown;
+  fsm: { processSync(record: R): unknown; process(record: R): Promise<unknown> };
+  expr: { processSync(record: R): unknown };
+  xstate: (record: R) => unknown;
+  xstatePure: (record: R) => unknown;
+}
+
+/** The systems W1 and W2 compare, each run over the same fresh chunk of records per call. */
+function sameSystems<R>(records: () => R[], s: Systems<R>): Record<string, () => unknown> {
+  return {
+    [FLOOR]: () => {
+      for (const r of records()) s.floor(r);
+    },
+    '@fsm processSync': () => {
+      for (const r of records()) s.fsm.processSync(r);
+    },
+    '@fsm process (async)': async () => {
+      for (const r of records()) await s.fsm.process(r);
+    },
+    '@fsm processSync, CEL expression arcs': () => {
+      for (const r of records()) s.expr.processSync(r);
+    },
+    'XState v5 (actor per record)': () => {
+      for (const r of records()) s.xstate(r);
+    },
+    'XState v5 (pure initialTransition)': () => {
+      for (const r of records()) s.xstatePure(r);
+    },
+  };
+}
+
 async function w1(): Promise<void> {
   const fsm = await pipeline.pipelineFsm('functions');
   const expr = await pipeline.pipelineFsm('expressions');
   const records = () => Array.from({ length: CHUNK }, (_, id) => ({ id, v: 0 }));
-  const rows = await measure({
-    [FLOOR]: () => {
-      for (const r of records()) pipeline.floor(r);
-    },
-    '@fsm processSync': () => {
-      for (const r of records()) fsm.processSync(r);
-    },
-    '@fsm process (async)': async () => {
-      for (const r of records()) await fsm.process(r);
-    },
-    '@fsm processSync, CEL expression arcs': () => {
-      for (const r of records()) expr.processSync(r);
-    },
-    'XState v5 (actor per record)': () => {
-      for (const r of records()) pipeline.xstatePipeline(r);
-    },
-    'XState v5 (pure initialTransition)': () => {
-      for (const r of records()) pipeline.xstatePipelinePure(r);
-    },
-  });
+  const rows = await measure(
+    sameSystems(records, {
+      floor: pipeline.floor,
+      fsm,
+      expr,
+      xstate: pipeline.xstatePipeline,
+      xstatePure: pipeline.xstatePipelinePure,
+    }),
+  );
   // LangGraph is ~1000× slower per record: timed on fewer records and scaled to records/s.
   const graph = await pipeline.langgraphPipeline();
   for (let i = 0; i < 5; i++) await graph({ id: i, v: 0 });
@@ -51,26 +72,15 @@ async function w2(): Promise<void> {
   const fsm = await branching.branchingFsm('functions');
   const expr = await branching.branchingFsm('expressions');
   const records = () => Array.from({ length: CHUNK }, (_, i) => ({ x: (i * 37) % 100 }));
-  const rows = await measure({
-    [FLOOR]: () => {
-      for (const r of records()) branching.floor(r);
-    },
-    '@fsm processSync': () => {
-      for (const r of records()) fsm.processSync(r);
-    },
-    '@fsm process (async)': async () => {
-      for (const r of records()) await fsm.process(r);
-    },
-    '@fsm processSync, CEL expression arcs': () => {
-      for (const r of records()) expr.processSync(r);
-    },
-    'XState v5 (actor per record)': () => {
-      for (const r of records()) branching.xstateBranching(r);
-    },
-    'XState v5 (pure initialTransition)': () => {
-      for (const r of records()) branching.xstateBranchingPure(r);
-    },
-  });
+  const rows = await measure(
+    sameSystems(records, {
+      floor: branching.floor,
+      fsm,
+      expr,
+      xstate: branching.xstateBranching,
+      xstatePure: branching.xstateBranchingPure,
+    }),
+  );
   table('W2 branching: 5 levels of 5-way priority-ordered conditions', rows, FLOOR);
   await fsm.close();
   await expr.close();
