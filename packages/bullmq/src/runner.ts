@@ -314,10 +314,14 @@ export class QueueRunner implements RecordRunner {
     const fsm = await this.getFsm();
     const storage = this.options.storage;
     const started = Date.now();
-    const result =
-      storage && (await storage.loadCheckpoint(jobId))
-        ? await fsm.resume(jobId, this.timeoutOption())
-        : await fsm.process(job.data.record, { executionId: jobId, ...this.timeoutOption() });
+    // Resume when a checkpoint exists, and also when the record already finished on a worker that died
+    // before storing its result: resume() then reports it from its history instead of running it again.
+    const resumable =
+      storage !== undefined &&
+      ((await storage.loadCheckpoint(jobId)) !== undefined || (await storage.load(jobId)) !== undefined);
+    const result = resumable
+      ? await fsm.resume(jobId, this.timeoutOption())
+      : await fsm.process(job.data.record, { executionId: jobId, ...this.timeoutOption() });
     emitRecordSpans(this.options.queue, job.data.batchId, result, started);
     const attempts = job.opts.attempts ?? 1;
     if (
