@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StorageError } from '@fsm/core';
+import { delay, StorageError } from '@fsm/core';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import type { StoreTables } from '../sql/schema.js';
 
@@ -30,7 +30,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqlS
     database = new Database(options.filename);
     // busy_timeout first: switching to WAL and migrating wait for other processes' locks.
     database.pragma('busy_timeout = 10000');
-    database.pragma('journal_mode = WAL');
+    await switchToWal(database);
     database.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   } catch (error) {
     throw new StorageError('sqlite', 'open', `cannot open ${options.filename}: ${(error as Error).message}`, {
@@ -39,4 +39,21 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqlS
   }
   const db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) });
   return SqlStore.open(db, 'sqlite', options);
+}
+
+/**
+ * `journal_mode = WAL` needs an exclusive lock and SQLite does not wait for it through busy_timeout, so two
+ * processes opening a new file at once can get SQLITE_BUSY: retry for up to ~5 s before giving up.
+ */
+async function switchToWal(database: { pragma(source: string): unknown }): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      database.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = (error as { code?: string }).code === 'SQLITE_BUSY';
+      if (!busy || attempt >= 100) throw error;
+      await delay(50);
+    }
+  }
 }
