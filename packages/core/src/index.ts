@@ -26,3 +26,4 @@ export type { ExecutionObserver, StateEvent, TransitionEvent } from './engine/ex
 export { cloneData } from './util/clone.js';
 export { getField, setField } from './util/field-path.js';
 export { delay } from './util/delay.js';
+export { retryAfterMs } from './util/retry-after.js';

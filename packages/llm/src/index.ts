@@ -5,4 +5,4 @@ export { InMemoryVectorStore } from './vector/memory-vector-store.js';
 export { SqliteVectorStore } from './vector/sqlite-vector-store.js';
 export { ConcurrencyLimit, redact } from './shared/errors.js';
 export type { ProviderOptions } from './shared/options.js';
-export { generateObject } from './structured.js';
+export { generateObject, parseJsonAnswer } from './structured.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimpleFSM } from '@fsm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   llmFunctions,
   llmResourceTypes,
@@ -66,6 +67,11 @@ for (const [name, make] of [
       ]);
       await store.delete(['a']);
       expect((await store.query([1, 0, 0], { topK: 1 }))[0]?.id).toBe('b');
+      await expect(store.query([1, 0], { topK: 1 })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining('2 dimensions'),
+      });
+      await expect(store.query([1, 0, 0], { topK: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
       await store.close();
     });
   });
@@ -209,5 +215,184 @@ describe('LLM steps in a config', () => {
       code: 'CONFIG_INVALID',
       message: expect.stringContaining('resources.m.config.provider'),
     });
+  });
+});
+
+describe('LLM builtins: params and validation', () => {
+  const oneState = (transform: Record<string, unknown>, resources: unknown[] = []) => ({
+    name: 'one',
+    resources: [
+      {
+        name: 'model',
+        type: 'llm',
+        config: { provider: 'openai', model: 'gpt-test', base_url: `${server.url}/v1`, max_retries: 0 },
+      },
+      ...resources,
+    ],
+    states: [
+      {
+        name: 'x',
+        is_start: true,
+        resources: ['model', ...resources.map((r) => (r as { name: string }).name)],
+        transforms: [{ type: 'builtin', ...transform }],
+        arcs: [{ target: 'done' }],
+      },
+      { name: 'done', is_end: true },
+    ],
+  });
+  const create = (config: unknown) =>
+    SimpleFSM.create(config as Parameters<typeof SimpleFSM.create>[0], {
+      resourceTypes: llmResourceTypes,
+      builtins: llmFunctions,
+    });
+
+  it('accepts the SPEC spelling (llm, into) and leaves the input record untouched', async () => {
+    const fsm = await create(
+      oneState({
+        name: 'llm_classify',
+        params: {
+          llm: 'model',
+          prompt: 'Ticket: {{ticket.subject}}',
+          labels: ['billing', 'other'],
+          into: 'ticket.category',
+        },
+      }),
+    );
+    const input = { ticket: { subject: 'refund please' } };
+    const r = await fsm.process(input);
+    expect(r.data).toEqual({ ticket: { subject: 'refund please', category: 'billing' } });
+    expect(input).toEqual({ ticket: { subject: 'refund please' } });
+    await fsm.close();
+  });
+
+  it('a misspelt param is a config error, not silently ignored', async () => {
+    await expect(
+      create(
+        oneState({
+          name: 'llm_complete',
+          params: { resource: 'model', prompt: 'x', target: 'y', temprature: 0.2 },
+        }),
+      ),
+    ).rejects.toMatchObject({ message: expect.stringContaining('temprature') });
+  });
+
+  it('a missing template variable fails the record with a ValidationError naming it', async () => {
+    const fsm = await create(
+      oneState({ name: 'llm_complete', params: { resource: 'model', prompt: 'Hi {{name}}', target: 'out' } }),
+    );
+    const r = await fsm.process({ other: 1 });
+    expect(r.success).toBe(false);
+    expect(r.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('"name"') });
+    await fsm.close();
+  });
+
+  it('llm_extract checks the whole JSON Schema (types and enums), naming the field', async () => {
+    const fsm = await create(
+      oneState({
+        name: 'llm_extract',
+        params: {
+          resource: 'model',
+          prompt: 'Extract the contact from: {{text}}',
+          target: 'contact',
+          schema: {
+            type: 'object',
+            required: ['name', 'email'],
+            properties: { name: { type: 'string' }, email: { type: 'integer' } },
+          },
+        },
+      }),
+    );
+    const r = await fsm.process({ text: 'Ada' });
+    expect(r.success).toBe(false);
+    expect(r.error).toMatchObject({ code: 'LLM_FAILED', message: expect.stringContaining('/email') });
+    await fsm.close();
+  });
+
+  it('llm_extract takes a zod schema from TypeScript and returns the parsed value', async () => {
+    const fsm = await create(
+      oneState({
+        name: 'llm_extract',
+        params: {
+          resource: 'model',
+          prompt: 'Extract the contact from: {{text}}',
+          target: 'contact',
+          schema: z.object({ name: z.string().transform((s) => s.toUpperCase()), email: z.email() }),
+        },
+      }),
+    );
+    const r = await fsm.process({ text: 'Ada' });
+    expect(r.data).toMatchObject({ contact: { name: 'ADA', email: 'ada@example.com' } });
+    const sent = server.requests.at(-1)?.body.response_format as { json_schema: { schema: unknown } };
+    expect(sent.json_schema.schema).toMatchObject({ type: 'object', required: ['name', 'email'] });
+    await fsm.close();
+  });
+
+  it('an API key written into the config is refused, naming the path', async () => {
+    await expect(
+      create({
+        name: 'k',
+        resources: [
+          {
+            name: 'm',
+            type: 'llm',
+            config: { provider: 'openai', model: 'x', api_key: 'sk-in-config-1234' },
+          },
+        ],
+        states: [{ name: 'a', is_start: true, is_end: true }],
+      }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('resources.m.config.api_key'),
+    });
+  });
+
+  it('api_key_env names the variable the key comes from', async () => {
+    process.env.FSM_LLM_TEST_KEY = 'sk-named-env-777';
+    try {
+      const fsm = await create({
+        ...oneState({ name: 'llm_complete', params: { resource: 'model', prompt: 'hi', target: 'out' } }),
+        resources: [
+          {
+            name: 'model',
+            type: 'llm',
+            config: {
+              provider: 'openai',
+              model: 'gpt-test',
+              base_url: `${server.url}/v1`,
+              api_key_env: 'FSM_LLM_TEST_KEY',
+            },
+          },
+        ],
+      });
+      await fsm.process({});
+      expect(server.requests.at(-1)?.headers.authorization).toBe('Bearer sk-named-env-777');
+      await fsm.close();
+    } finally {
+      delete process.env.FSM_LLM_TEST_KEY;
+    }
+  });
+
+  it('a sqlite vector_store resource keeps vectors in its file across runs', async () => {
+    const file = join(dir, `kb-${Date.now()}.db`);
+    const store = { name: 'kb', type: 'vector_store', config: { backend: 'sqlite', path: file } };
+    const upsert = await create(
+      oneState({ name: 'vector_upsert', params: { store: 'kb', id_field: 'id', vector_field: 'v' } }, [
+        store,
+      ]),
+    );
+    await upsert.process({ id: 'doc-1', v: [1, 0] });
+    await upsert.process({ id: 'doc-2', v: [0, 1] });
+    await upsert.close();
+    const search = await create(
+      oneState(
+        { name: 'vector_search', params: { store: 'kb', vector_field: 'v', target: 'hits', top_k: 1 } },
+        [store],
+      ),
+    );
+    const r = await search.process({ v: [0.1, 0.9] });
+    expect((r.data as { hits: { id: string }[] }).hits.map((h) => h.id)).toEqual(['doc-2']);
+    const bad = await search.process({ v: 'not a vector' });
+    expect(bad.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('"v"') });
+    await search.close();
   });
 });

@@ -34,9 +34,23 @@ export async function providerFromConfig(
     ...(text(c, 'embedding_model') ? { embeddingModel: text(c, 'embedding_model') as string } : {}),
   };
   const baseURL = text(c, 'base_url', 'baseURL', 'api_base');
-  // Keys come from the environment variable the config names (never from the config itself).
+  // Keys come from the environment, never from the config itself: configs are logged and kept in history.
+  for (const key of ['api_key', 'apiKey', 'access_token', 'accessToken', 'token']) {
+    if (key in c)
+      throw new ConfigError([
+        {
+          path: `resources.${name}.config.${key}`,
+          message:
+            'keys are not taken from configs (they are logged and kept in history): set the provider variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, HF_TOKEN) or name one with api_key_env',
+        },
+      ]);
+  }
   const keyVar = text(c, 'api_key_env');
   const apiKey = keyVar ? process.env[keyVar] : undefined;
+  if (keyVar && !apiKey)
+    throw new ConfigError([
+      { path: `resources.${name}.config.api_key_env`, message: `environment variable ${keyVar} is not set` },
+    ]);
   switch (kind) {
     case 'openai':
     case 'ollama':
@@ -52,9 +66,11 @@ export async function providerFromConfig(
     case 'hf': {
       const { huggingface } = await import('./huggingface/huggingface-provider.js');
       const endpointUrl = text(c, 'endpoint_url') ?? baseURL;
+      const embeddingEndpointUrl = text(c, 'embedding_endpoint_url');
       return huggingface({
         ...common,
         ...(endpointUrl ? { endpointUrl } : {}),
+        ...(embeddingEndpointUrl ? { embeddingEndpointUrl } : {}),
         ...(apiKey ? { accessToken: apiKey } : {}),
       });
     }
@@ -72,7 +88,10 @@ export async function providerFromConfig(
 export const llmResource: ResourceFactory = async (
   config: ResourceConfig,
 ): Promise<ResourceProvider<LlmProvider>> => {
-  const provider = await providerFromConfig(config.name, config.config, config.timeout_seconds * 1000);
+  // `timeout_seconds` of the entry bounds each request unless `config.request_timeout_seconds` says otherwise.
+  const own = config.config.request_timeout_seconds;
+  const seconds = typeof own === 'number' && own > 0 ? own : config.timeout_seconds;
+  const provider = await providerFromConfig(config.name, config.config, seconds * 1000);
   return {
     specificationVersion: 'v1',
     type: 'llm',

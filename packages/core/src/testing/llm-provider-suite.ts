@@ -67,14 +67,28 @@ export function describeLlmProvider(
       },
     );
 
-    it('an aborted signal rejects the call', async () => {
+    it('an aborted signal rejects generate with ABORTED', async () => {
       const provider = await makeProvider();
       await expect(
         provider.generate(
           { messages: [{ role: 'user', content: 'hi' }] },
           { signal: AbortSignal.abort(new Error('stop')) },
         ),
-      ).rejects.toMatchObject({ code: expect.stringMatching(/ABORTED|LLM_FAILED/) });
+      ).rejects.toMatchObject({ code: 'ABORTED' });
+    });
+
+    it('an aborted signal rejects stream with ABORTED before any part', async () => {
+      const provider = await makeProvider();
+      const parts: LlmStreamPart[] = [];
+      const read = async () => {
+        for await (const part of provider.stream(
+          { messages: [{ role: 'user', content: 'hi' }] },
+          { signal: AbortSignal.abort(new Error('stop')) },
+        ))
+          parts.push(part);
+      };
+      await expect(read()).rejects.toMatchObject({ code: 'ABORTED' });
+      expect(parts).toEqual([]);
     });
   });
 }

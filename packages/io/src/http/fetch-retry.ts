@@ -1,4 +1,4 @@
-import { delay, IoError } from '@fsm/core';
+import { delay, IoError, retryAfterMs } from '@fsm/core';
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -40,8 +40,8 @@ export async function fetchWithRetry(
         { source: String(url) },
       );
       if (!RETRYABLE.has(response.status)) throw lastError;
-      const after = Number(response.headers.get('retry-after'));
-      if (Number.isFinite(after) && response.headers.has('retry-after')) wait = after * 1000;
+      const after = retryAfterMs(response.headers);
+      if (after !== undefined) wait = after;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (error === lastError) throw error;

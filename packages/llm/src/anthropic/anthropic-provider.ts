@@ -9,7 +9,8 @@ import type {
   TokenUsage,
 } from '@fsm/core';
 import type Anthropic from '@anthropic-ai/sdk';
-import { ConcurrencyLimit, toLlmError, unsupported } from '../shared/errors.js';
+import { LlmError } from '@fsm/core';
+import { ConcurrencyLimit, guardedStream, loadSdk, toLlmError, unsupported } from '../shared/errors.js';
 import type { ProviderOptions } from '../shared/options.js';
 
 type Params = Anthropic.MessageCreateParamsNonStreaming;
@@ -57,17 +58,27 @@ const usageOf = (input: number, output: number): TokenUsage => ({
 });
 
 /**
- * Anthropic Claude models through the official SDK: chat, streaming, tool calls, JSON output (asked for
- * in the system prompt; Anthropic has no JSON mode). Embeddings are not offered by Anthropic:
+ * Anthropic Claude models through the official SDK: chat, streaming, tool calls, JSON output (a schema as
+ * structured outputs, schema-less JSON asked for in the system prompt). Embeddings are not offered by Anthropic:
  * `embed` rejects with `UNSUPPORTED`.
  */
-export async function anthropic(
-  options: ProviderOptions & { defaultMaxTokens?: number },
-): Promise<LlmProvider> {
-  const { default: AnthropicClient } = await import('@anthropic-ai/sdk');
+export interface AnthropicOptions extends ProviderOptions {
+  /** `max_tokens` when a request sets none (Anthropic requires one). Default 1024. */
+  defaultMaxTokens?: number;
+  /** Send JSON Schemas as structured outputs (`output_config.format`). Default true; false for older models. */
+  structuredOutputs?: boolean;
+}
+
+export async function anthropic(options: AnthropicOptions): Promise<LlmProvider> {
+  const { default: AnthropicClient } = await loadSdk(
+    'anthropic',
+    '@anthropic-ai/sdk',
+    () => import('@anthropic-ai/sdk'),
+  );
   const apiKey = options.apiKey ?? process.env.ANTHROPIC_API_KEY;
+  if (!apiKey) throw new LlmError('anthropic', 'no API key: pass `apiKey` or set ANTHROPIC_API_KEY');
   const client = new AnthropicClient({
-    apiKey: apiKey ?? null,
+    apiKey,
     timeout: options.timeoutMs ?? 60_000,
     maxRetries: options.maxRetries ?? 2,
     ...(options.baseURL ? { baseURL: options.baseURL } : {}),
@@ -81,9 +92,13 @@ export async function anthropic(
       request.system,
       ...request.messages.filter((m) => m.role === 'system').map((m) => m.content),
     ];
-    if (request.responseFormat?.type === 'json') {
+    const json = request.responseFormat?.type === 'json' ? request.responseFormat : undefined;
+    // With a schema, Anthropic's structured outputs (`output_config.format`) hold the model to it;
+    // without one (or when turned off for older models), the system prompt asks for JSON.
+    const native = json?.schema !== undefined && options.structuredOutputs !== false;
+    if (json && !native) {
       system.push(
-        `Answer with one JSON value only, no prose.${request.responseFormat.schema ? ` It must match this JSON Schema: ${JSON.stringify(request.responseFormat.schema)}` : ''}`,
+        `Answer with one JSON value only, no prose.${json.schema ? ` It must match this JSON Schema: ${JSON.stringify(json.schema)}` : ''}`,
       );
     }
     const p: Params = {
@@ -91,6 +106,7 @@ export async function anthropic(
       max_tokens: request.maxTokens ?? options.defaultMaxTokens ?? 1024,
       messages: toMessages(request),
     };
+    if (native && json?.schema) p.output_config = { format: { type: 'json_schema', schema: json.schema } };
     const systemText = system.filter(Boolean).join('\n\n');
     if (systemText) p.system = systemText;
     // This SDK generation has no sampling temperature in Messages params; `request.temperature` is not sent.
@@ -112,8 +128,8 @@ export async function anthropic(
     capabilities: { chat: true, stream: true, embeddings: false, tools: true, json: true },
 
     async generate(request: LlmRequest, call: LlmCallOptions = {}): Promise<LlmResponse> {
-      return limit.run(async () => {
-        try {
+      try {
+        return await limit.run(async () => {
           const message = await client.messages.create(
             params(request),
             call.signal ? { signal: call.signal } : {},
@@ -136,54 +152,50 @@ export async function anthropic(
             finishReason: FINISH[message.stop_reason ?? ''] ?? 'other',
             modelId: message.model,
           };
-        } catch (error) {
-          throw fail(error, call.signal);
-        }
-      });
+        }, call.signal);
+      } catch (error) {
+        throw fail(error, call.signal);
+      }
     },
 
     stream(request: LlmRequest, call: LlmCallOptions = {}): AsyncIterable<LlmStreamPart> {
-      return limit.stream(async function* () {
+      const body = async function* (): AsyncGenerator<LlmStreamPart> {
         const tools = new Map<number, { id: string; name: string; json: string }>();
         let input = 0;
         let output = 0;
         let finish: LlmFinishReason = 'other';
-        try {
-          const stream = await client.messages.create(
-            { ...params(request), stream: true },
-            call.signal ? { signal: call.signal } : {},
-          );
-          for await (const event of stream) {
-            if (event.type === 'message_start') input = event.message.usage.input_tokens;
-            else if (event.type === 'content_block_start' && event.content_block.type === 'tool_use') {
-              tools.set(event.index, {
-                id: event.content_block.id,
-                name: event.content_block.name,
-                json: '',
-              });
-            } else if (event.type === 'content_block_delta') {
-              if (event.delta.type === 'text_delta') yield { type: 'text-delta', text: event.delta.text };
-              else if (event.delta.type === 'input_json_delta') {
-                const tool = tools.get(event.index);
-                if (tool) {
-                  tool.json += event.delta.partial_json;
-                  yield {
-                    type: 'tool-call-delta',
-                    id: tool.id,
-                    name: tool.name,
-                    argumentsDelta: event.delta.partial_json,
-                  };
-                }
+        const stream = await client.messages.create(
+          { ...params(request), stream: true },
+          call.signal ? { signal: call.signal } : {},
+        );
+        for await (const event of stream) {
+          if (event.type === 'message_start') input = event.message.usage.input_tokens;
+          else if (event.type === 'content_block_start' && event.content_block.type === 'tool_use') {
+            tools.set(event.index, {
+              id: event.content_block.id,
+              name: event.content_block.name,
+              json: '',
+            });
+          } else if (event.type === 'content_block_delta') {
+            if (event.delta.type === 'text_delta') yield { type: 'text-delta', text: event.delta.text };
+            else if (event.delta.type === 'input_json_delta') {
+              const tool = tools.get(event.index);
+              if (tool) {
+                tool.json += event.delta.partial_json;
+                yield {
+                  type: 'tool-call-delta',
+                  id: tool.id,
+                  name: tool.name,
+                  argumentsDelta: event.delta.partial_json,
+                };
               }
-            } else if (event.type === 'message_delta') {
-              output = event.usage.output_tokens;
-              finish = FINISH[event.delta.stop_reason ?? ''] ?? 'other';
             }
+          } else if (event.type === 'message_delta') {
+            output = event.usage.output_tokens;
+            finish = FINISH[event.delta.stop_reason ?? ''] ?? 'other';
           }
-          call.signal?.throwIfAborted();
-        } catch (error) {
-          throw fail(error, call.signal);
         }
+        call.signal?.throwIfAborted();
         for (const t of tools.values())
           yield {
             type: 'tool-call',
@@ -194,7 +206,8 @@ export async function anthropic(
             },
           };
         yield { type: 'finish', usage: usageOf(input, output), finishReason: finish };
-      });
+      };
+      return guardedStream(limit, call.signal, body, (error) => fail(error, call.signal));
     },
 
     async embed() {

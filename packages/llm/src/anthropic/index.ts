@@ -1,1 +1,1 @@
-export { anthropic } from './anthropic-provider.js';
+export { type AnthropicOptions, anthropic } from './anthropic-provider.js';

@@ -7,8 +7,9 @@ import type {
   LlmStreamPart,
   TokenUsage,
 } from '@fsm/core';
-import { ConcurrencyLimit, toLlmError } from '../shared/errors.js';
+import { ConcurrencyLimit, guardedStream, loadSdk, toLlmError, unsupported } from '../shared/errors.js';
 import type { ProviderOptions } from '../shared/options.js';
+import { retryingFetch } from '../shared/retry-fetch.js';
 
 export interface HuggingFaceOptions extends Omit<ProviderOptions, 'apiKey' | 'baseURL'> {
   /** Defaults to HF_TOKEN. */
@@ -51,21 +52,43 @@ function pooled(vector: unknown): number[] {
  * model and server.
  */
 export async function huggingface(options: HuggingFaceOptions): Promise<LlmProvider> {
-  const { InferenceClient } = await import('@huggingface/inference');
+  const { InferenceClient } = await loadSdk(
+    'huggingface',
+    '@huggingface/inference',
+    () => import('@huggingface/inference'),
+  );
   const token = options.accessToken ?? process.env.HF_TOKEN;
-  const client = new InferenceClient(token, options.endpointUrl ? { endpointUrl: options.endpointUrl } : {});
+  // This client has no retries of its own (and retries 503 at once, forever, unless told not to): ours
+  // back off and honour Retry-After.
+  const settings = {
+    fetch: retryingFetch({ maxRetries: options.maxRetries ?? 2 }),
+    retry_on_error: false,
+  };
+  const client = new InferenceClient(token, {
+    ...settings,
+    ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
+  });
   const embedClient = options.embeddingEndpointUrl
-    ? new InferenceClient(token, { endpointUrl: options.embeddingEndpointUrl })
+    ? new InferenceClient(token, { ...settings, endpointUrl: options.embeddingEndpointUrl })
     : client;
   const limit = new ConcurrencyLimit(options.maxConcurrency ?? 8);
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const fail = (error: unknown, signal?: AbortSignal) =>
-    toLlmError('huggingface', error, { ...(token ? { apiKey: token } : {}), ...(signal ? { signal } : {}) });
-  const signalOf = (call: LlmCallOptions) => {
+  const fail = (error: unknown, call: LlmCallOptions, timeout: AbortSignal) =>
+    toLlmError('huggingface', error, {
+      ...(token ? { apiKey: token } : {}),
+      ...(call.signal ? { signal: call.signal } : {}),
+      timeout,
+    });
+  // The client takes no timeout: our timer's signal, joined with the caller's, stops the request.
+  const signals = (call: LlmCallOptions) => {
     const timeout = AbortSignal.timeout(timeoutMs);
-    return call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+    return { timeout, signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout };
   };
-  const args = (request: LlmRequest) => ({
+  const args = (request: LlmRequest) => {
+    if (request.tools?.length) throw unsupported('huggingface', 'tool calls');
+    return chatArgs(request);
+  };
+  const chatArgs = (request: LlmRequest) => ({
     model: request.model ?? options.model,
     messages: [
       ...(request.system ? [{ role: 'system', content: request.system }] : []),
@@ -96,9 +119,9 @@ export async function huggingface(options: HuggingFaceOptions): Promise<LlmProvi
     capabilities: { chat: true, stream: true, embeddings: true, tools: false, json: true },
 
     async generate(request: LlmRequest, call: LlmCallOptions = {}): Promise<LlmResponse> {
-      return limit.run(async () => {
-        const signal = signalOf(call);
-        try {
+      const { timeout, signal } = signals(call);
+      try {
+        return await limit.run(async () => {
           const out = await client.chatCompletion(args(request), { signal });
           const choice = out.choices[0];
           return {
@@ -108,46 +131,43 @@ export async function huggingface(options: HuggingFaceOptions): Promise<LlmProvi
             finishReason: FINISH[choice?.finish_reason ?? ''] ?? 'other',
             modelId: out.model,
           };
-        } catch (error) {
-          throw fail(error, signal);
-        }
-      });
+        }, signal);
+      } catch (error) {
+        throw fail(error, call, timeout);
+      }
     },
 
     stream(request: LlmRequest, call: LlmCallOptions = {}): AsyncIterable<LlmStreamPart> {
-      return limit.stream(async function* () {
-        const signal = signalOf(call);
+      const { timeout, signal } = signals(call);
+      const body = async function* (): AsyncGenerator<LlmStreamPart> {
         let usage: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
         let finish: LlmFinishReason = 'other';
-        try {
-          for await (const chunk of client.chatCompletionStream(args(request), { signal })) {
-            if (chunk.usage) usage = usageOf(chunk.usage);
-            const choice = chunk.choices[0];
-            if (!choice) continue;
-            if (choice.delta.content) yield { type: 'text-delta', text: choice.delta.content };
-            if (choice.finish_reason) finish = FINISH[choice.finish_reason] ?? 'other';
-          }
-          signal.throwIfAborted();
-        } catch (error) {
-          throw fail(error, signal);
+        for await (const chunk of client.chatCompletionStream(args(request), { signal })) {
+          if (chunk.usage) usage = usageOf(chunk.usage);
+          const choice = chunk.choices[0];
+          if (!choice) continue;
+          if (choice.delta.content) yield { type: 'text-delta', text: choice.delta.content };
+          if (choice.finish_reason) finish = FINISH[choice.finish_reason] ?? 'other';
         }
+        signal.throwIfAborted();
         yield { type: 'finish', usage, finishReason: finish };
-      });
+      };
+      return guardedStream(limit, signal, body, (error) => fail(error, call, timeout));
     },
 
     async embed(texts: string[], call: LlmCallOptions = {}) {
-      return limit.run(async () => {
-        const signal = signalOf(call);
-        try {
+      const { timeout, signal } = signals(call);
+      try {
+        return await limit.run(async () => {
           const out = await embedClient.featureExtraction(
             { model: options.embeddingModel ?? options.model, inputs: texts },
             { signal },
           );
           return { vectors: (out as unknown[]).map(pooled) };
-        } catch (error) {
-          throw fail(error, signal);
-        }
-      });
+        }, signal);
+      } catch (error) {
+        throw fail(error, call, timeout);
+      }
     },
   };
 }

@@ -9,8 +9,9 @@ import type {
   LlmToolCall,
   TokenUsage,
 } from '@fsm/core';
+import { LlmError } from '@fsm/core';
 import type OpenAI from 'openai';
-import { ConcurrencyLimit, toLlmError } from '../shared/errors.js';
+import { ConcurrencyLimit, guardedStream, loadSdk, toLlmError } from '../shared/errors.js';
 import type { ProviderOptions } from '../shared/options.js';
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
@@ -66,8 +67,11 @@ function parseArguments(text: string): Record<string, unknown> {
  * 408/409/429/5xx honouring Retry-After; a timeout and the caller's signal abort the request.
  */
 export async function openai(options: ProviderOptions): Promise<LlmProvider> {
-  const { default: OpenAIClient } = await import('openai');
+  const { default: OpenAIClient } = await loadSdk('openai', 'openai', () => import('openai'));
   const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY;
+  // Local OpenAI-compatible servers (Ollama, vLLM) take any key; api.openai.com needs a real one.
+  if (!apiKey && !options.baseURL)
+    throw new LlmError('openai', 'no API key: pass `apiKey` or set OPENAI_API_KEY');
   const client = new OpenAIClient({
     apiKey: apiKey ?? 'not-needed-for-local-endpoints',
     timeout: options.timeoutMs ?? 60_000,
@@ -115,8 +119,8 @@ export async function openai(options: ProviderOptions): Promise<LlmProvider> {
     capabilities: { chat: true, stream: true, embeddings: true, tools: true, json: true },
 
     async generate(request: LlmRequest, call: LlmCallOptions = {}): Promise<LlmResponse> {
-      return limit.run(async () => {
-        try {
+      try {
+        return await limit.run(async () => {
           const completion = await client.chat.completions.create(
             params(request),
             call.signal ? { signal: call.signal } : {},
@@ -134,56 +138,53 @@ export async function openai(options: ProviderOptions): Promise<LlmProvider> {
             finishReason: FINISH[choice?.finish_reason ?? ''] ?? 'other',
             modelId: completion.model,
           };
-        } catch (error) {
-          throw fail(error, call.signal);
-        }
-      });
+        }, call.signal);
+      } catch (error) {
+        throw fail(error, call.signal);
+      }
     },
 
     stream(request: LlmRequest, call: LlmCallOptions = {}): AsyncIterable<LlmStreamPart> {
-      return limit.stream(async function* () {
+      const body = async function* (): AsyncGenerator<LlmStreamPart> {
         const calls = new Map<number, { id: string; name: string; args: string }>();
         let usage: TokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
         let finish: LlmFinishReason = 'other';
-        try {
-          const stream = await client.chat.completions.create(
-            { ...params(request), stream: true, stream_options: { include_usage: true } },
-            call.signal ? { signal: call.signal } : {},
-          );
-          for await (const chunk of stream) {
-            if (chunk.usage) usage = usageOf(chunk.usage);
-            const choice = chunk.choices[0];
-            if (!choice) continue;
-            if (choice.delta.content) yield { type: 'text-delta', text: choice.delta.content };
-            for (const d of choice.delta.tool_calls ?? []) {
-              const entry = calls.get(d.index) ?? { id: d.id ?? '', name: d.function?.name ?? '', args: '' };
-              if (d.id) entry.id = d.id;
-              if (d.function?.name) entry.name = d.function.name;
-              entry.args += d.function?.arguments ?? '';
-              calls.set(d.index, entry);
-              yield {
-                type: 'tool-call-delta',
-                id: entry.id,
-                ...(d.function?.name ? { name: d.function.name } : {}),
-                argumentsDelta: d.function?.arguments ?? '',
-              };
-            }
-            if (choice.finish_reason) finish = FINISH[choice.finish_reason] ?? 'other';
+        const stream = await client.chat.completions.create(
+          { ...params(request), stream: true, stream_options: { include_usage: true } },
+          call.signal ? { signal: call.signal } : {},
+        );
+        for await (const chunk of stream) {
+          if (chunk.usage) usage = usageOf(chunk.usage);
+          const choice = chunk.choices[0];
+          if (!choice) continue;
+          if (choice.delta.content) yield { type: 'text-delta', text: choice.delta.content };
+          for (const d of choice.delta.tool_calls ?? []) {
+            const entry = calls.get(d.index) ?? { id: d.id ?? '', name: d.function?.name ?? '', args: '' };
+            if (d.id) entry.id = d.id;
+            if (d.function?.name) entry.name = d.function.name;
+            entry.args += d.function?.arguments ?? '';
+            calls.set(d.index, entry);
+            yield {
+              type: 'tool-call-delta',
+              id: entry.id,
+              ...(d.function?.name ? { name: d.function.name } : {}),
+              argumentsDelta: d.function?.arguments ?? '',
+            };
           }
-          // The SDK ends an aborted stream quietly; the caller must learn it was cut short.
-          call.signal?.throwIfAborted();
-        } catch (error) {
-          throw fail(error, call.signal);
+          if (choice.finish_reason) finish = FINISH[choice.finish_reason] ?? 'other';
         }
+        // The SDK ends an aborted stream quietly; the caller must learn it was cut short.
+        call.signal?.throwIfAborted();
         for (const c of calls.values())
           yield { type: 'tool-call', call: { id: c.id, name: c.name, arguments: parseArguments(c.args) } };
         yield { type: 'finish', usage, finishReason: finish };
-      });
+      };
+      return guardedStream(limit, call.signal, body, (error) => fail(error, call.signal));
     },
 
     async embed(texts: string[], call: LlmCallOptions = {}) {
-      return limit.run(async () => {
-        try {
+      try {
+        return await limit.run(async () => {
           const out = await client.embeddings.create(
             { model: options.embeddingModel ?? options.model, input: texts },
             call.signal ? { signal: call.signal } : {},
@@ -194,10 +195,10 @@ export async function openai(options: ProviderOptions): Promise<LlmProvider> {
             vectors,
             usage: { inputTokens: tokens, outputTokens: 0, totalTokens: out.usage?.total_tokens ?? tokens },
           };
-        } catch (error) {
-          throw fail(error, call.signal);
-        }
-      });
+        }, call.signal);
+      } catch (error) {
+        throw fail(error, call.signal);
+      }
     },
   };
 }

@@ -1,5 +1,6 @@
 import { describeLlmProvider } from '@fsm/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeProviderResilience } from '../test-support/provider-resilience.js';
 import { type FakeLlmServer, startFakeLlmServer } from '../testing/fake-llm-server.js';
 import { openai } from './openai-provider.js';
 
@@ -26,6 +27,9 @@ const make = (extra: Record<string, unknown> = {}) =>
   });
 
 describeLlmProvider('openai', () => make(), { expectEmbeddings: true, expectTools: true });
+describeProviderResilience('openai', ({ url, secret, ...rest }) =>
+  openai({ model: 'm', baseURL: `${url}/v1`, apiKey: secret, ...rest }),
+);
 
 describe('openai provider', () => {
   it('sends the key as a bearer token and maps tool calls', async () => {
@@ -71,77 +75,29 @@ describe('openai provider', () => {
     });
   });
 
-  it('retries a 429 honouring Retry-After, then succeeds', async () => {
-    const limited = await startFakeLlmServer({ rateLimitFirst: 2, retryAfterSeconds: 0 });
+  it('without a key and without a baseURL it refuses to start, naming the variable', async () => {
+    const saved = process.env.OPENAI_API_KEY;
+    delete process.env.OPENAI_API_KEY;
     try {
-      const provider = await openai({ model: 'm', baseURL: `${limited.url}/v1`, apiKey: 'k', maxRetries: 3 });
-      const r = await provider.generate({ messages: [{ role: 'user', content: 'hi' }] });
-      expect(r.text).toBe('echo: hi');
-      expect(limited.requests).toHaveLength(3);
+      await expect(openai({ model: 'm' })).rejects.toMatchObject({
+        code: 'LLM_FAILED',
+        message: expect.stringContaining('OPENAI_API_KEY'),
+      });
     } finally {
-      await limited.close();
+      if (saved !== undefined) process.env.OPENAI_API_KEY = saved;
     }
   });
 
-  it('a 429 after the retries is an LlmError with the status, never the key', async () => {
-    const limited = await startFakeLlmServer({ rateLimitFirst: 10 });
+  it('takes the key from OPENAI_API_KEY', async () => {
+    const saved = process.env.OPENAI_API_KEY;
+    process.env.OPENAI_API_KEY = 'sk-from-env-555';
     try {
-      const provider = await openai({
-        model: 'm',
-        baseURL: `${limited.url}/v1`,
-        apiKey: 'sk-very-secret-9876',
-        maxRetries: 0,
-      });
-      const error = await provider
-        .generate({ messages: [{ role: 'user', content: 'hi' }] })
-        .catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'LLM_FAILED', status: 429, provider: 'openai' });
-      expect(JSON.stringify(error) + String((error as Error).message)).not.toContain('sk-very-secret-9876');
+      const provider = await openai({ model: 'm', baseURL: `${server.url}/v1`, maxRetries: 0 });
+      await provider.generate({ messages: [{ role: 'user', content: 'hi' }] });
+      expect(server.requests.at(-1)?.headers.authorization).toBe('Bearer sk-from-env-555');
     } finally {
-      await limited.close();
-    }
-  });
-
-  it('a timeout stops the request with TIMEOUT; aborting mid-stream stops the stream', async () => {
-    const slow = await startFakeLlmServer({ delayMs: 3000, chunkDelayMs: 50 });
-    try {
-      const provider = await openai({
-        model: 'm',
-        baseURL: `${slow.url}/v1`,
-        apiKey: 'k',
-        maxRetries: 0,
-        timeoutMs: 200,
-      });
-      const started = Date.now();
-      await expect(provider.generate({ messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
-        code: 'TIMEOUT',
-      });
-      expect(Date.now() - started).toBeLessThan(2000);
-    } finally {
-      await slow.close();
-    }
-    const chatty = await startFakeLlmServer({
-      chunkDelayMs: 30,
-      reply: () => ({ text: 'one two three four five six seven eight nine ten' }),
-    });
-    try {
-      const provider = await openai({ model: 'm', baseURL: `${chatty.url}/v1`, apiKey: 'k', maxRetries: 0 });
-      const controller = new AbortController();
-      const seen: string[] = [];
-      await expect(
-        (async () => {
-          for await (const p of provider.stream(
-            { messages: [{ role: 'user', content: 'x' }] },
-            { signal: controller.signal },
-          )) {
-            if (p.type === 'text-delta') seen.push(p.text);
-            if (seen.length === 2) controller.abort(new Error('enough'));
-          }
-        })(),
-      ).rejects.toMatchObject({ code: 'ABORTED' });
-      expect(seen.length).toBeLessThan(10);
-    } finally {
-      await chatty.close();
+      if (saved === undefined) delete process.env.OPENAI_API_KEY;
+      else process.env.OPENAI_API_KEY = saved;
     }
   });
 

@@ -24,8 +24,13 @@ export interface FakeLlmServerOptions {
 export interface FakeLlmServer {
   /** `http://127.0.0.1:<port>` */
   url: string;
-  /** Every request: method, path, headers, parsed body. */
-  requests: { path: string; headers: IncomingMessage['headers']; body: Record<string, unknown> }[];
+  /** Every request: path, headers, parsed body, and when it arrived (`Date.now()`). */
+  requests: {
+    path: string;
+    headers: IncomingMessage['headers'];
+    body: Record<string, unknown>;
+    at: number;
+  }[];
   /** Most requests being answered at the same time. */
   maxConcurrent(): number;
   close(): Promise<void>;
@@ -242,11 +247,17 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
   let maxActive = 0;
   const chunkDelay = options.chunkDelayMs ?? 0;
   const embed = options.embed ?? fakeEmbedding;
-  const route = (path: string): Handler | undefined => {
+  const route = (path: string, body: Record<string, unknown>): Handler | undefined => {
     if (path.endsWith('/chat/completions')) return openaiChat(chunkDelay);
     if (path.endsWith('/embeddings')) return openaiEmbeddings(embed);
     if (path.endsWith('/messages')) return anthropicMessages(chunkDelay);
-    if (path.includes('feature-extraction') || path.includes('/pipeline/') || path.endsWith('/embed'))
+    // A dedicated HuggingFace endpoint (`endpointUrl`) takes feature extraction at its root.
+    if (
+      path.includes('feature-extraction') ||
+      path.includes('/pipeline/') ||
+      path.endsWith('/embed') ||
+      (path === '/' && 'inputs' in body)
+    )
       return hfFeatureExtraction(embed);
     return undefined;
   };
@@ -257,9 +268,17 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     });
     req.on('end', () => {
       const path = (req.url ?? '/').split('?')[0] as string;
-      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
-      requests.push({ path, headers: req.headers, body });
-      const handler = route(path);
+      let body: Record<string, unknown>;
+      try {
+        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+      } catch (error) {
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: `body is not JSON: ${(error as Error).message}` } }));
+        return;
+      }
+      requests.push({ path, headers: req.headers, body, at: Date.now() });
+      const handler = route(path, body);
       if (!handler) {
         res
           .writeHead(404, { 'content-type': 'application/json' })

@@ -1,5 +1,5 @@
 import type { VectorItem, VectorMatch, VectorStore } from '@fsm/core';
-import { cosine, matchesFilter } from './cosine.js';
+import { checkTopK, matchesFilter, score } from './cosine.js';
 
 /** Vectors in memory, exact cosine search: for tests and small collections. */
 export class InMemoryVectorStore implements VectorStore {
@@ -14,12 +14,13 @@ export class InMemoryVectorStore implements VectorStore {
     vector: number[],
     options: { topK: number; filter?: Record<string, unknown> },
   ): Promise<VectorMatch[]> {
+    checkTopK(options.topK);
     const matches: VectorMatch[] = [];
     for (const item of this.items.values()) {
       if (!matchesFilter(item.metadata, options.filter)) continue;
       matches.push({
         id: item.id,
-        score: cosine(vector, item.vector),
+        score: score(item.id, vector, item.vector),
         ...(item.metadata ? { metadata: item.metadata } : {}),
       });
     }

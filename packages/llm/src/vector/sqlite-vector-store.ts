@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StorageError, type VectorItem, type VectorMatch, type VectorStore } from '@fsm/core';
 import type BetterSqlite3 from 'better-sqlite3';
-import { cosine, matchesFilter } from './cosine.js';
+import { checkTopK, matchesFilter, score } from './cosine.js';
 
 /**
  * Vectors in a SQLite file (Float32 blobs), exact cosine search over the rows that pass the metadata
@@ -53,6 +53,7 @@ export class SqliteVectorStore implements VectorStore {
     vector: number[],
     options: { topK: number; filter?: Record<string, unknown> },
   ): Promise<VectorMatch[]> {
+    checkTopK(options.topK);
     const rows = this.db
       .prepare(`select id, vector, metadata from ${this.table}`)
       .iterate() as IterableIterator<{ id: string; vector: Buffer; metadata: string | null }>;
@@ -63,7 +64,7 @@ export class SqliteVectorStore implements VectorStore {
       const stored = Array.from(
         new Float32Array(row.vector.buffer, row.vector.byteOffset, row.vector.byteLength / 4),
       );
-      matches.push({ id: row.id, score: cosine(vector, stored), ...(metadata ? { metadata } : {}) });
+      matches.push({ id: row.id, score: score(row.id, vector, stored), ...(metadata ? { metadata } : {}) });
     }
     return matches.sort((a, b) => b.score - a.score).slice(0, options.topK);
   }

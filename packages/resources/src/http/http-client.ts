@@ -1,4 +1,4 @@
-import { delay, ResourceError } from '@fsm/core';
+import { delay, ResourceError, retryAfterMs } from '@fsm/core';
 
 export interface HttpClientOptions {
   baseUrl: string;
@@ -32,15 +32,6 @@ export interface HttpResponse<T = unknown> {
 }
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
-
-/** Seconds or an HTTP date, as milliseconds from now. */
-export function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
 
 /**
  * fetch with a base URL, default headers, a timeout that really aborts the request, and retries with
@@ -88,7 +79,7 @@ export class HttpClient {
         );
         (lastError as { status?: number }).status = response.status;
         if (!RETRYABLE.has(response.status)) throw lastError;
-        const after = retryAfterMs(response.headers.get('retry-after'));
+        const after = retryAfterMs(response.headers);
         if (after !== undefined) wait = Math.min(after, this.options.maxRetryAfterMs ?? 60_000);
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason;

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeResourceProvider } from '@fsm/core/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { HttpClient, retryAfterMs } from './http-client.js';
+import { HttpClient } from './http-client.js';
 import { httpProvider } from './http-provider.js';
 
 let server: Server;
@@ -98,14 +98,5 @@ describe('HttpClient', () => {
     const client = await httpProvider({ name: 'api', baseUrl, retries: 1, retryDelayMs: 1 }).create();
     await expect(client.get('/flaky-twice')).rejects.toMatchObject({ resource: 'api', status: 429 });
     expect(hits.get('/flaky-twice')).toBe(2);
-  });
-
-  it('reads Retry-After as seconds or as an HTTP date', () => {
-    expect(retryAfterMs('2')).toBe(2000);
-    expect(retryAfterMs(null)).toBeUndefined();
-    expect(retryAfterMs('soon')).toBeUndefined();
-    const later = retryAfterMs(new Date(Date.now() + 60_000).toUTCString());
-    expect(later).toBeGreaterThan(50_000);
-    expect(later).toBeLessThanOrEqual(60_000);
   });
 });
