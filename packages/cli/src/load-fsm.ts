@@ -37,16 +37,22 @@ export async function loadFunctionsModule(
   );
 }
 
+/** What every FSM the CLI builds gets, here or on queue workers: the resource types and builtin packs. */
+export const cliPackages = {
+  // database/filesystem/http/llm/vector_store types; db_* and llm_* builtins.
+  resourceTypes: { ...defaultResourceTypes, ...llmResourceTypes },
+  builtins: [...resourceFunctions, ...llmFunctions],
+} satisfies Pick<FsmOptions, 'resourceTypes' | 'builtins'>;
+
 export async function createFsm(configPath: string, options: FsmCliOptions): Promise<SimpleFSM> {
   if (!existsSync(configPath)) throw new UsageError(`config file "${configPath}" does not exist`);
   const functions = await loadFunctionsModule(options.functions, options.allowCode ?? false);
   return SimpleFSM.create(resolve(configPath), {
     functions,
     allowCode: options.allowCode ?? false,
-    // Pooled resources with metrics; database/filesystem/http/llm/vector_store types; db_* and llm_* builtins.
-    resourceTypes: { ...defaultResourceTypes, ...llmResourceTypes },
+    ...cliPackages,
+    // Pooled resources with metrics.
     resourceManager: new ResourceManager(),
-    builtins: [...resourceFunctions, ...llmFunctions],
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
     runMetadata: {

@@ -65,6 +65,18 @@ export interface RunSummary {
   batchId?: string;
 }
 
+export function newSummary(): RunSummary {
+  return { succeeded: 0, failed: 0, byFinalState: {}, durationMs: 0 };
+}
+
+/** Counts one record's result in the summary (by outcome and final state). */
+export function tally(summary: RunSummary, result: { success: boolean; finalState: string }): void {
+  if (result.success) summary.succeeded++;
+  else summary.failed++;
+  const key = result.success ? result.finalState : `${result.finalState || '?'} (failed)`;
+  summary.byFinalState[key] = (summary.byFinalState[key] ?? 0) + 1;
+}
+
 export function formatSummary(summary: RunSummary): string {
   const total = summary.succeeded + summary.failed;
   const seconds = summary.durationMs / 1000;

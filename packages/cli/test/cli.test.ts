@@ -58,6 +58,14 @@ describe('fsm run', () => {
     expect(jsonLines(zipped.stdout)).toEqual(jsonLines(plain.stdout));
   });
 
+  it('stdin takes CSV too, through the same parser as files', async () => {
+    const r = await fsm(['run', orderConfig, '-i', '-', '--input-format', 'csv', '--no-progress'], {
+      stdin: 'order_id,amount,region\nX,2000,EU\n',
+    });
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)[0]).toMatchObject({ finalState: 'manual_review', data: { order_id: 'X', amount: 2000 } });
+  });
+
   it('writes --output atomically to a file', async () => {
     const output = join(dir, 'out.jsonl');
     const r = await fsm(['run', orderConfig, '-i', ordersJsonl, '-o', output, '--no-progress']);

@@ -4,7 +4,7 @@ import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import { inputFormat, readRecords } from '../input.js';
 import { createFsm, openStorage } from '../load-fsm.js';
 import { ResultWriter } from '../output.js';
-import { formatSummary, Progress, type RunSummary } from '../progress.js';
+import { formatSummary, newSummary, Progress, tally } from '../progress.js';
 import { parseDuration, parsePositiveInt } from '../parse-duration.js';
 
 export interface RunOptions {
@@ -41,14 +41,9 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
   });
   const writer = new ResultWriter(options.output);
   const progress = new Progress(options.progress);
-  const summary: RunSummary = { succeeded: 0, failed: 0, byFinalState: {}, durationMs: 0 };
+  const summary = newSummary();
   const started = performance.now();
-  const count = (result: ExecutionResult) => {
-    if (result.success) summary.succeeded++;
-    else summary.failed++;
-    const key = result.success ? result.finalState : `${result.finalState || '?'} (failed)`;
-    summary.byFinalState[key] = (summary.byFinalState[key] ?? 0) + 1;
-  };
+  const count = (result: ExecutionResult) => tally(summary, result);
   try {
     const records = readRecords(options.input, format);
     if (storage) {

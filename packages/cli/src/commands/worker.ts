@@ -1,14 +1,12 @@
 import { resolve } from 'node:path';
 import type { ExecutionResult } from '@fsm/core';
 import { createQueueRunner, type QueueRunner } from '@fsm/bullmq';
-import { llmFunctions, llmResourceTypes } from '@fsm/llm';
-import { defaultResourceTypes, resourceFunctions } from '@fsm/resources';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import { inputFormat, readRecords } from '../input.js';
-import { loadFunctionsModule, openStorage } from '../load-fsm.js';
+import { cliPackages, loadFunctionsModule, openStorage } from '../load-fsm.js';
 import { ResultWriter } from '../output.js';
 import { parseDuration, parsePositiveInt } from '../parse-duration.js';
-import { formatSummary, type RunSummary } from '../progress.js';
+import { formatSummary, newSummary, tally } from '../progress.js';
 
 export interface QueueOptions {
   redis: string;
@@ -36,11 +34,7 @@ async function runnerFor(
     queue,
     config: resolve(configPath),
     functions,
-    fsmOptions: {
-      allowCode: options.allowCode ?? false,
-      resourceTypes: { ...defaultResourceTypes, ...llmResourceTypes },
-      builtins: [...resourceFunctions, ...llmFunctions],
-    },
+    fsmOptions: { allowCode: options.allowCode ?? false, ...cliPackages },
     ...(storage ? { storage } : {}),
     ...(options.timeout ? { timeoutMs: parseDuration(options.timeout) } : {}),
   });
@@ -79,7 +73,7 @@ export async function runOnQueue(
   if (!options.redis) throw new UsageError('--queue needs --redis <url>');
   const { runner, close } = await runnerFor(configPath, options);
   const started = performance.now();
-  const summary: RunSummary = { succeeded: 0, failed: 0, byFinalState: {}, durationMs: 0 };
+  const summary = newSummary();
   const writer = new ResultWriter(options.output);
   try {
     const records: unknown[] = [];
@@ -92,10 +86,7 @@ export async function runOnQueue(
     for await (const result of runner.results(batchId)) results[result.itemIndex as number] = result;
     for (const result of results) {
       if (!result) continue;
-      if (result.success) summary.succeeded++;
-      else summary.failed++;
-      const key = result.success ? result.finalState : `${result.finalState || '?'} (failed)`;
-      summary.byFinalState[key] = (summary.byFinalState[key] ?? 0) + 1;
+      tally(summary, result);
       await writer.write(result);
     }
     await writer.finish();
