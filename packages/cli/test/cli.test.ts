@@ -63,7 +63,10 @@ describe('fsm run', () => {
       stdin: 'order_id,amount,region\nX,2000,EU\n',
     });
     expect(r.code).toBe(0);
-    expect(jsonLines(r.stdout)[0]).toMatchObject({ finalState: 'manual_review', data: { order_id: 'X', amount: 2000 } });
+    expect(jsonLines(r.stdout)[0]).toMatchObject({
+      finalState: 'manual_review',
+      data: { order_id: 'X', amount: 2000 },
+    });
   });
 
   it('writes --output atomically to a file', async () => {
