@@ -27,3 +27,9 @@ export { cloneData } from './util/clone.js';
 export { getField, setField } from './util/field-path.js';
 export { delay } from './util/delay.js';
 export { retryAfterMs } from './util/retry-after.js';
+export {
+  type FetchRetryOptions,
+  fetchWithRetries,
+  RETRYABLE_STATUSES,
+  type RetriedResponse,
+} from './util/fetch-with-retries.js';

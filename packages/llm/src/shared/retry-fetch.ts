@@ -1,8 +1,7 @@
-import { delay, retryAfterMs } from '@fsm/core';
+import { fetchWithRetries, RETRYABLE_STATUSES } from '@fsm/core';
 
-/** Statuses worth another try: the same set the OpenAI and Anthropic SDKs retry. */
-const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504]);
-const MAX_DELAY_MS = 60_000;
+/** The OpenAI and Anthropic SDKs also retry 409 (lock timeouts); so does this. */
+const LLM_STATUSES: ReadonlySet<number> = new Set([...RETRYABLE_STATUSES, 409]);
 
 export interface RetryOptions {
   maxRetries: number;
@@ -10,38 +9,21 @@ export interface RetryOptions {
   baseDelayMs?: number;
 }
 
-function backoff(attempt: number, base: number): number {
-  const step = Math.min(base * 2 ** attempt, 8_000);
-  // Jitter so many clients throttled together do not come back together.
-  return step * (0.75 + Math.random() * 0.25);
-}
-
 /**
- * A `fetch` that retries 408/409/429/5xx and connection failures with exponential backoff, waiting what
- * `Retry-After` asks (up to a minute) — for SDKs without retries of their own (@huggingface/inference).
- * The request's signal stops the waiting too.
+ * A `fetch` for SDKs without retries of their own (@huggingface/inference): core's `fetchWithRetries`
+ * with the SDKs' policy (409 included, jittered backoff up to 8 s, Retry-After up to a minute). The
+ * request's signal stops the waiting too.
  */
-export function retryingFetch(options: RetryOptions, inner: typeof fetch = fetch): typeof fetch {
-  const base = options.baseDelayMs ?? 500;
+export function retryingFetch(options: RetryOptions): typeof fetch {
   return async (input, init) => {
-    for (let attempt = 0; ; attempt++) {
-      const last = attempt >= options.maxRetries;
-      let response: Response;
-      try {
-        response = await inner(input, init);
-      } catch (error) {
-        if (last || init?.signal?.aborted) throw error;
-        await delay(backoff(attempt, base), init?.signal ?? undefined);
-        continue;
-      }
-      if (last || !RETRYABLE.has(response.status)) return response;
-      const asked = retryAfterMs(response.headers);
-      // The body of a response we drop is released, so its socket goes back to the pool.
-      await response.body?.cancel();
-      await delay(
-        asked !== undefined && asked <= MAX_DELAY_MS ? asked : backoff(attempt, base),
-        init?.signal ?? undefined,
-      );
-    }
+    const { response } = await fetchWithRetries(input, init ?? {}, {
+      retries: options.maxRetries,
+      baseDelayMs: options.baseDelayMs ?? 500,
+      maxDelayMs: 8_000,
+      jitter: true,
+      retryStatuses: LLM_STATUSES,
+      ...(init?.signal ? { signal: init.signal } : {}),
+    });
+    return response;
   };
 }

@@ -1,4 +1,4 @@
-import { delay, ResourceError, retryAfterMs } from '@fsm/core';
+import { fetchWithRetries, ResourceError, type RetriedResponse } from '@fsm/core';
 
 export interface HttpClientOptions {
   baseUrl: string;
@@ -31,8 +31,6 @@ export interface HttpResponse<T = unknown> {
   attempts: number;
 }
 
-const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
-
 /**
  * fetch with a base URL, default headers, a timeout that really aborts the request, and retries with
  * backoff on 408/429/5xx and network errors, honouring Retry-After. Other 4xx fail at once.
@@ -54,48 +52,45 @@ export class HttpClient {
       body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
       if (typeof request.body !== 'string') headers['content-type'] ??= 'application/json';
     }
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= retries + 1; attempt++) {
-      const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
-      const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-      let wait = base * 2 ** (attempt - 1);
-      try {
-        const response = await fetch(url, {
-          method: request.method ?? 'GET',
-          headers,
-          ...(body !== undefined ? { body } : {}),
-          signal,
-        });
-        if (response.ok) {
-          const type = response.headers.get('content-type') ?? '';
-          const parsed = type.includes('json') ? await response.json() : await response.text();
-          return { status: response.status, headers: response.headers, body: parsed as T, attempts: attempt };
-        }
-        const text = await response.text();
-        lastError = new ResourceError(
-          'RESOURCE_UNAVAILABLE',
-          this.resourceName,
-          `${request.method ?? 'GET'} ${url.pathname} → ${response.status}: ${text.slice(0, 200)}`,
-        );
-        (lastError as { status?: number }).status = response.status;
-        if (!RETRYABLE.has(response.status)) throw lastError;
-        const after = retryAfterMs(response.headers);
-        if (after !== undefined) wait = Math.min(after, this.options.maxRetryAfterMs ?? 60_000);
-      } catch (error) {
-        if (request.signal?.aborted) throw request.signal.reason;
-        if (error === lastError) throw error;
-        lastError = error;
-      }
-      if (attempt <= retries) await delay(wait, request.signal);
+    const where = `${request.method ?? 'GET'} ${url.pathname}`;
+    let retried: RetriedResponse;
+    try {
+      retried = await fetchWithRetries(
+        url,
+        { method: request.method ?? 'GET', headers, ...(body !== undefined ? { body } : {}) },
+        {
+          retries,
+          baseDelayMs: base,
+          attemptTimeoutMs: this.options.timeoutMs ?? 30_000,
+          maxRetryAfterMs: this.options.maxRetryAfterMs ?? 60_000,
+          ...(request.signal ? { signal: request.signal } : {}),
+        },
+      );
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      throw new ResourceError(
+        'RESOURCE_UNAVAILABLE',
+        this.resourceName,
+        `${where} failed after ${retries + 1} attempts: ${(error as Error)?.message}`,
+        {
+          cause: error,
+        },
+      );
     }
-    throw lastError instanceof ResourceError
-      ? lastError
-      : new ResourceError(
-          'RESOURCE_UNAVAILABLE',
-          this.resourceName,
-          `${request.method ?? 'GET'} ${url.pathname} failed after ${retries + 1} attempts: ${(lastError as Error)?.message}`,
-          { cause: lastError },
-        );
+    const { response, attempts } = retried;
+    if (response.ok) {
+      const type = response.headers.get('content-type') ?? '';
+      const parsed = type.includes('json') ? await response.json() : await response.text();
+      return { status: response.status, headers: response.headers, body: parsed as T, attempts };
+    }
+    const text = await response.text();
+    const failure = new ResourceError(
+      'RESOURCE_UNAVAILABLE',
+      this.resourceName,
+      `${where} → ${response.status}: ${text.slice(0, 200)}`,
+    );
+    (failure as { status?: number }).status = response.status;
+    throw failure;
   }
 
   get<T = unknown>(
