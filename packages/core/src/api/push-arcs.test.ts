@@ -171,6 +171,9 @@ describe('push arcs', () => {
     expect(r.success).toBe(false);
     expect(r.error?.code).toBe('FUNCTION_FAILED');
     expect(r.error?.message).toContain('child broke');
+    // finalState is where the record failed, as for a flat config; the path ends there too.
+    expect(r.finalState).toBe('work');
+    expect(r.path.at(-1)).toBe('work');
   });
 
   it('a later arc of the pushing state can handle the sub-network’s failure (context.lastError)', async () => {

@@ -118,6 +118,8 @@ export class Execution {
   private callingRole = '';
   error: FsmError | undefined;
   private failure: FsmError | undefined;
+  /** The state where the current failure happened (a failing sub-network's, not the pushing state). */
+  private failedIn: string | undefined;
   private finalResult: ExecutionResult | undefined;
   private readonly scope: ResourceScope | undefined;
   private stateLeased = false;
@@ -551,6 +553,7 @@ export class Execution {
     if (this.state.dataMode === 'copy') this.data = this.committed;
     this.failure = error;
     this.error = error;
+    this.failedIn = this.state.name;
     this.entering = false;
     this.leaving = false;
     if (this.recorder) this.recorder.fail(this.currentStep, error.toJSON());
@@ -575,7 +578,7 @@ export class Execution {
     this.phase = DONE;
     const result: ExecutionResult = {
       success: failure === undefined,
-      finalState: this.state.name,
+      finalState: failure ? (this.failedIn ?? this.state.name) : this.state.name,
       data: this.data,
       path: this.path,
       executionId: this.id,
