@@ -285,6 +285,7 @@ export function normalizeRaw(raw: RawConfig): Normalized {
     functions,
     networks,
     execution_strategy: raw.execution_strategy ?? DEFAULTS.execution_strategy,
+    ...(raw.semantics === 'dataknobs' ? { semantics: raw.semantics } : {}),
     max_transitions: raw.max_transitions ?? DEFAULTS.max_transitions,
     ...(raw.timeout_seconds !== undefined ? { timeout_seconds: raw.timeout_seconds } : {}),
     ...(raw.metadata !== undefined ? { metadata: raw.metadata } : {}),

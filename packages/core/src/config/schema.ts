@@ -42,23 +42,42 @@ const name = () => z.string().min(1, 'must not be empty');
 const record = () => z.record(z.string(), z.unknown());
 const stringMap = () => z.record(z.string(), z.string());
 
-export const dataModeSchema = z.enum(['copy', 'reference', 'direct']);
-export const dataIsolationSchema = z.enum(['copy', 'reference', 'serialize']);
-export const executionStrategySchema = z.enum([
+/** Matches one letter in either case: JSON Schema patterns have no `i` flag. */
+const eitherCase = (c: string) =>
+  /[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * An enum written in any case (dataknobs-fsm's own quick start writes `data_mode: COPY`), normalised to
+ * our lowercase spelling. The error for a bad value is the one of a plain enum.
+ */
+export function anyCaseEnum<const T extends readonly [string, ...string[]]>(values: T) {
+  const message = `Invalid option: expected one of ${values.map((v) => JSON.stringify(v)).join('|')}`;
+  const pattern = new RegExp(`^(?:${values.map((v) => [...v].map(eitherCase).join('')).join('|')})$`);
+  return z
+    .string({ error: message })
+    .regex(pattern, { error: message })
+    .transform((value) => value.toLowerCase() as T[number]);
+}
+
+export const dataModeSchema = anyCaseEnum(['copy', 'reference', 'direct']);
+export const dataIsolationSchema = anyCaseEnum(['copy', 'reference', 'serialize']);
+export const executionStrategySchema = anyCaseEnum([
   'depth_first',
   'breadth_first',
   'resource_optimized',
   'stream_optimized',
 ]);
+/** `dataknobs`: push arcs behave as in dataknobs-fsm (see docs/migrating-from-dataknobs.md). */
+export const semanticsSchema = anyCaseEnum(['fsm', 'dataknobs']);
 
 const FUNCTION_TYPES = ['registered', 'builtin', 'expression', 'inline', 'custom'] as const;
 
 export const functionRefObjectSchema = z
   .strictObject({
-    type: z.enum(FUNCTION_TYPES).optional(),
+    type: anyCaseEnum(FUNCTION_TYPES).optional(),
     name: name().optional(),
     code: z.string().optional(),
-    language: z.enum(['jsonata', 'cel']).optional(),
+    language: anyCaseEnum(['jsonata', 'cel']).optional(),
     module: name().optional(),
     params: record().optional(),
   })
@@ -220,6 +239,11 @@ export const rawConfigSchema = z
     states: z.array(stateSchema).optional(),
     arcs: z.array(networkArcSchema).optional(),
     execution_strategy: executionStrategySchema.optional(),
+    semantics: semanticsSchema
+      .optional()
+      .meta({
+        description: 'dataknobs: push arcs end in the sub-network and replace data, as in dataknobs-fsm.',
+      }),
     max_transitions: numeric(z.number().int().min(1)).optional(),
     timeout_seconds: numeric(z.number().positive()).optional(),
     metadata: record().optional(),

@@ -8,6 +8,11 @@ export type DataMode = 'copy' | 'reference' | 'direct';
 export type DataIsolation = 'copy' | 'reference' | 'serialize';
 export type ExecutionStrategy = 'depth_first' | 'breadth_first' | 'resource_optimized' | 'stream_optimized';
 export type ExpressionLanguage = 'jsonata' | 'cel';
+/**
+ * `dataknobs`: a push arc without `return_state` ends the run inside the sub-network, and one without
+ * `result_mapping` replaces the parent's data with the sub-network's result (as dataknobs-fsm does).
+ */
+export type Semantics = 'fsm' | 'dataknobs';
 
 /** JSON-compatible value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -122,6 +127,8 @@ export interface FsmConfig {
   functions: Record<string, FunctionRef>;
   networks: NetworkConfig[];
   execution_strategy: ExecutionStrategy;
+  /** Absent means `fsm`. */
+  semantics?: Semantics;
   max_transitions: number;
   timeout_seconds?: number;
   metadata?: Record<string, unknown>;

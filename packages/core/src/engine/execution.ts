@@ -277,7 +277,9 @@ export class Execution {
         }
         case ARRIVED: {
           if (state.isEnd) {
-            if (this.stack.length === 0) return this.finish();
+            // semantics: dataknobs — a push without return_state ends the run in the sub-network.
+            if (this.stack.length === 0 || (this.stack.at(-1) as Frame).arc.push?.endsInChild)
+              return this.finish();
             if (!this.leaving) {
               this.leaving = true;
               const leaving = this.leaveState(undefined);
@@ -512,7 +514,12 @@ export class Execution {
       for (const [childField, parentField] of push.resultMapping)
         setField(target, parentField, getField(result, childField));
       parent = target;
-    } else if (push.isolation === 'reference' || !isObject(parent) || !isObject(result)) {
+    } else if (
+      push.replacesData ||
+      push.isolation === 'reference' ||
+      !isObject(parent) ||
+      !isObject(result)
+    ) {
       parent = result;
     } else {
       parent = { ...parent, ...result };

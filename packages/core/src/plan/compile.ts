@@ -99,6 +99,7 @@ export async function compilePlan(config: FsmConfig, options: CompileOptions): P
         resolveOne,
         resolveList,
         issues,
+        config.semantics === 'dataknobs',
       );
       if (arc) compiled.push(arc);
     }
@@ -188,6 +189,7 @@ async function compileArc(
     path: string,
   ) => Promise<ResolvedFunction[]>,
   issues: ConfigIssue[],
+  dataknobs: boolean,
 ): Promise<CompiledArc | undefined> {
   const parent = source.network;
   const condition =
@@ -223,6 +225,12 @@ async function compileArc(
       isolation: config.data_isolation ?? 'copy',
       dataMapping: config.data_mapping ? Object.entries(config.data_mapping) : undefined,
       resultMapping: config.result_mapping ? Object.entries(config.result_mapping) : undefined,
+      ...(dataknobs
+        ? {
+            endsInChild: config.return_state === undefined,
+            replacesData: config.result_mapping === undefined,
+          }
+        : {}),
     };
   }
   if (!target) {

@@ -18,6 +18,10 @@ export interface PushSpec {
   dataMapping: ReadonlyArray<readonly [string, string]> | undefined;
   /** `[childField, parentField]` pairs; undefined = the child's result is merged into the parent's data. */
   resultMapping: ReadonlyArray<readonly [string, string]> | undefined;
+  /** `semantics: dataknobs` without `return_state`: the run ends in the sub-network's end state. */
+  endsInChild?: boolean;
+  /** `semantics: dataknobs` without `result_mapping`: the child's result replaces the parent's data. */
+  replacesData?: boolean;
 }
 
 export interface CompiledArc {
