@@ -214,5 +214,56 @@ async function w8(): Promise<void> {
   console.log(`  ${Math.round(r.rowsPerSec).toLocaleString('en-US')} rows/s`);
 }
 
-for (const workload of [w1, w2, w3, w4, w5, w6, w7, w8]) await workload();
+/** W9: the README's ETL through `fsm run` (no history, durable SQLite, durable PostgreSQL) against its floor. */
+async function w9(): Promise<void> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const etl = await import('./workloads/etl-readme.js');
+  const sizes = (process.env.FSM_BENCH_W9_SIZES ?? (quick ? '5000,20000' : '100000,1000000'))
+    .split(',')
+    .map(Number);
+  const url = process.env.FSM_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const dir = mkdtempSync(join(tmpdir(), 'fsm-bench-w9-'));
+  const goals: Record<string, number> = { fsm: 0.5, 'fsm-sqlite': 0.25, 'fsm-postgres': 0.1 };
+  const names: Record<string, string> = {
+    floor: 'floor (hand-written script)',
+    fsm: 'fsm run (no history)',
+    'fsm-sqlite': 'fsm run --storage sqlite:',
+    'fsm-postgres': 'fsm run --storage postgres:',
+  };
+  try {
+    console.log(
+      "\nW9 the README's ETL: apps/etl-demo/etl.yaml through `fsm run` (CSV → validate → price → route → SQLite upsert → JSONL), 0.5 % invalid",
+    );
+    console.log(
+      `${'system'.padEnd(30)}${'records'.padStart(11)}${'records/s'.padStart(11)}${'vs floor'.padStart(10)}${'goal'.padStart(7)}${'peak RSS'.padStart(11)}`,
+    );
+    for (const n of sizes) {
+      const input = join(dir, `orders-${n}.csv`);
+      await etl.writeOrders(input, n);
+      const floor = await etl.runMode('floor', input, n, dir, url);
+      for (const run of [
+        floor,
+        await etl.runMode('fsm', input, n, dir, url),
+        await etl.runMode('fsm-sqlite', input, n, dir, url),
+        await etl.runMode('fsm-postgres', input, n, dir, url),
+      ]) {
+        if (run !== floor) await etl.assertSameOutput(floor, run);
+        const ratio = run.recordsPerSec / floor.recordsPerSec;
+        const goal = goals[run.mode];
+        console.log(
+          `${(names[run.mode] ?? run.mode).padEnd(30)}${n.toLocaleString('en-US').padStart(11)}${Math.round(run.recordsPerSec).toLocaleString('en-US').padStart(11)}${`${ratio.toFixed(2)}×`.padStart(10)}${(goal ? `${goal}×` : '').padStart(7)}${`${run.peakRssMb.toFixed(0)} MB`.padStart(11)}`,
+        );
+      }
+      rmSync(join(dir, `orders-${n}.csv`), { force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const only = process.env.FSM_BENCH_ONLY?.split(',');
+const workloads = { w1, w2, w3, w4, w5, w6, w7, w8, w9 };
+for (const [name, workload] of Object.entries(workloads)) if (!only || only.includes(name)) await workload();
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);

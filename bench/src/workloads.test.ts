@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdvancedFSM } from '@fsm/core';
@@ -8,6 +8,7 @@ import { batchFsm, floorPool, items } from './workloads/batch.js';
 import * as branching from './workloads/branching.js';
 import { openDurable } from './workloads/durable.js';
 import { pausableMachine } from './workloads/idle.js';
+import * as etl from './workloads/etl-readme.js';
 import * as pipeline from './workloads/pipeline.js';
 import { csvRow, floorLine, type Row, streamCsv, streamFsm, writeCsv } from './workloads/stream.js';
 
@@ -107,5 +108,32 @@ describe('benchmark workloads agree', () => {
       .map((line) => JSON.parse(line) as { data: Row })
       .sort((a, b) => a.data.id - b.data.id);
     expect(lines).toEqual(Array.from({ length: 30 }, (_, i) => floorLine(csvRow(i))));
+  });
+
+  it("W9: the README's ETL through `fsm run` (no history, durable SQLite) writes what the hand-written floor writes", async () => {
+    const input = join(dir, 'w9.csv');
+    const { invalid } = await etl.writeOrders(input, 600);
+    expect(invalid).toBe(3);
+    const url = process.env.FSM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const floor = await etl.runMode('floor', input, 600, dir, url);
+    const lines = readFileSync(floor.output, 'utf8').trim().split('\n');
+    expect(lines.filter((line) => line.startsWith('{"success":false')).length).toBe(3);
+    for (const mode of ['fsm', 'fsm-sqlite'] as const) {
+      const run = await etl.runMode(mode, input, 600, dir, url);
+      expect(run.exitCode).toBe(1);
+      await etl.assertSameOutput(floor, run);
+    }
+  }, 120_000);
+
+  it('W9: a changed result line or warehouse row is caught', async () => {
+    const input = join(dir, 'w9-diff.csv');
+    await etl.writeOrders(input, 50);
+    const url = 'postgres://unused';
+    const floor = await etl.runMode('floor', input, 50, dir, url);
+    const other = { ...floor, mode: 'fsm' as const, output: join(dir, 'w9-diff.jsonl') };
+    const lines = readFileSync(floor.output, 'utf8').split('\n');
+    lines[10] = (lines[10] as string).replace('"channel":"', '"channel":"x');
+    writeFileSync(other.output, lines.join('\n'));
+    await expect(etl.assertSameOutput(floor, other)).rejects.toThrow(/result line 11 differs/);
   });
 });
