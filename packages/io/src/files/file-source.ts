@@ -9,9 +9,9 @@ import {
   type StreamSource,
 } from '@fsm/core';
 import { type FileFormat, fileKind } from './format.js';
-import { type CsvOptions, csvRecords, jsonArrayRecords, jsonlRecords, type ParsedRecord } from './parsers.js';
+import { type CsvOptions, type ParsedRecord, type ParseOptions, parseRecords } from './parsers.js';
 
-export interface FileReaderOptions extends ReaderOptions, CsvOptions {
+export interface FileReaderOptions extends ReaderOptions, CsvOptions, ParseOptions {
   format?: FileFormat;
   gzip?: boolean;
   /** Records to skip at the start (to resume after `position().records`). */
@@ -72,7 +72,8 @@ export class FileSource implements StreamSource<Record<string, unknown>> {
         signal?.throwIfAborted();
         this.line = parsed.line;
         if (parsed.bad) {
-          await this.badRecord({ line: parsed.line, ...parsed.bad });
+          const { raw, message } = parsed.bad;
+          await this.badRecord({ line: parsed.line, raw, message });
           continue;
         }
         if (seen++ < skip) continue;
@@ -103,9 +104,7 @@ export class FileSource implements StreamSource<Record<string, unknown>> {
   }
 
   private parse(format: FileFormat, input: Readable): AsyncGenerator<ParsedRecord> {
-    if (format === 'csv') return csvRecords(input, this.options);
-    if (format === 'jsonl') return jsonlRecords(input);
-    return jsonArrayRecords(input, this.path);
+    return parseRecords(format, input, this.path, this.options);
   }
 
   private async badRecord(bad: BadRecord): Promise<void> {

@@ -1,16 +1,35 @@
 import { IoError } from '@fsm/core';
 import { parse as parseCsv } from 'csv-parse';
 import type { Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
-import { StringDecoder } from 'node:string_decoder';
+import { Readable as ReadableStream } from 'node:stream';
+
+/** Why a record could not be read: broken syntax, nested deeper than `maxDepth`, or bytes that are not UTF-8. */
+export type BadRecordReason = 'syntax' | 'too-deep' | 'encoding';
 
 /** One record read from a file, with the line (JSONL, CSV) or element number (JSON) it came from. */
 export interface ParsedRecord {
   line: number;
   value?: Record<string, unknown>;
   /** Set when the input at this line could not be parsed. */
-  bad?: { raw: string; message: string };
+  bad?: { raw: string; message: string; reason: BadRecordReason };
 }
+
+/** Limits and decoding shared by every format. */
+export interface ParseOptions {
+  /**
+   * Deepest nesting of objects and arrays a JSON record may have (default 1000); a deeper record is a
+   * bad record (`reason: 'too-deep'`), checked before `JSON.parse` so no later step recurses into it.
+   */
+  maxDepth?: number;
+  /**
+   * Replace bytes that are not UTF-8 with U+FFFD (default false: such input is an error naming its line,
+   * a bad record for JSONL, an `IoError` for CSV and JSON arrays).
+   */
+  replaceInvalidUtf8?: boolean;
+}
+
+/** The default of `ParseOptions.maxDepth`. */
+export const DEFAULT_MAX_DEPTH = 1000;
 
 export interface CsvOptions {
   delimiter?: string;
@@ -41,14 +60,23 @@ interface CsvRow {
 /**
  * CSV through csv-parse, one row at a time. A row with the wrong number of fields, or one csv-parse
  * cannot read (bad quoting), is yielded as a bad record with its line, not thrown: the reader's
- * `onBadRecord` policy decides.
+ * `onBadRecord` policy decides. CSV values are flat strings, so `maxDepth` does not apply. Bytes that
+ * are not UTF-8 stop the reading with an `IoError` naming the line (unless `replaceInvalidUtf8`).
  */
-export async function* csvRecords(input: Readable, options: CsvOptions): AsyncGenerator<ParsedRecord> {
+export async function* csvRecords(
+  input: Readable,
+  options: CsvOptions & ParseOptions,
+  source = 'input',
+): AsyncGenerator<ParsedRecord> {
   const columns = options.columns ?? true;
   // csv-parse reports unreadable rows through `on_skip` while it parses ahead of us: queue them and
   // yield each one in line order among the good rows.
   const skipped: ParsedRecord[] = [];
-  const parser = input.pipe(
+  // Decoded here (not by csv-parse, which replaces bad bytes silently); the decoder also drops a BOM.
+  const text = ReadableStream.from(decodeUtf8(input, source, options.replaceInvalidUtf8 === true), {
+    objectMode: false,
+  });
+  const parser = text.pipe(
     parseCsv({
       delimiter: options.delimiter ?? ',',
       columns: false,
@@ -60,78 +88,184 @@ export async function* csvRecords(input: Readable, options: CsvOptions): AsyncGe
       skip_records_with_error: true,
       on_skip: (error, raw) => {
         const line = typeof error?.lines === 'number' ? error.lines : 0;
-        skipped.push({ line, bad: { raw: raw ?? '', message: error?.message ?? 'unreadable CSV row' } });
+        skipped.push({
+          line,
+          bad: { raw: raw ?? '', message: error?.message ?? 'unreadable CSV row', reason: 'syntax' },
+        });
         return undefined;
       },
     }),
   );
-  // pipe() forwards neither errors nor a destroy: without this a closed input would leave the parser waiting.
-  input.on('error', (error) => parser.destroy(error));
-  input.on('close', () => {
-    if (!input.readableEnded) parser.destroy();
-  });
+  // pipe() forwards no errors: without this a failed (or closed: premature close) input would leave the
+  // parser waiting.
+  text.on('error', (error) => parser.destroy(error));
   let header: string[] | undefined = Array.isArray(columns) ? columns : undefined;
-  for await (const row of parser as AsyncIterable<CsvRow>) {
-    const line = row.info.lines;
-    while (skipped.length > 0 && (skipped[0] as ParsedRecord).line < line)
-      yield skipped.shift() as ParsedRecord;
-    const fields = row.record;
-    if (columns === true && header === undefined) {
-      header = fields;
-      continue;
+  try {
+    for await (const row of parser as AsyncIterable<CsvRow>) {
+      const line = row.info.lines;
+      while (skipped.length > 0 && (skipped[0] as ParsedRecord).line < line)
+        yield skipped.shift() as ParsedRecord;
+      const fields = row.record;
+      if (columns === true && header === undefined) {
+        header = fields;
+        continue;
+      }
+      const names = header ?? fields.map((_, i) => String(i));
+      if (header && fields.length !== header.length) {
+        yield {
+          line,
+          bad: {
+            raw: row.raw.replace(/\r?\n$/, ''),
+            message: `expected ${header.length} fields, found ${fields.length}`,
+            reason: 'syntax',
+          },
+        };
+        continue;
+      }
+      const value: Record<string, unknown> = {};
+      for (let i = 0; i < names.length; i++) {
+        const field = fields[i] ?? '';
+        // With `cast`, an empty cell is a missing value (so `required` checks see it), not "".
+        if (options.cast && field === '') continue;
+        defineField(value, names[i] as string, options.cast ? castValue(field) : field);
+      }
+      yield { line, value };
     }
-    const names = header ?? fields.map((_, i) => String(i));
-    if (header && fields.length !== header.length) {
-      yield {
-        line,
-        bad: {
-          raw: row.raw.replace(/\r?\n$/, ''),
-          message: `expected ${header.length} fields, found ${fields.length}`,
-        },
-      };
-      continue;
-    }
-    const value: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) {
-      const field = fields[i] ?? '';
-      // With `cast`, an empty cell is a missing value (so `required` checks see it), not "".
-      if (options.cast && field === '') continue;
-      value[names[i] as string] = options.cast ? castValue(field) : field;
-    }
-    yield { line, value };
+  } finally {
+    text.destroy();
   }
   yield* skipped;
 }
 
-/** JSON Lines, one line at a time; blank lines are skipped. */
-export async function* jsonlRecords(input: Readable): AsyncGenerator<ParsedRecord> {
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+/**
+ * A column named `__proto__` must become an own field, not the record's prototype: plain assignment
+ * would call the inherited setter.
+ */
+function defineField(record: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__')
+    Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
+  else record[name] = value;
+}
+
+/**
+ * JSON Lines, one line at a time; blank lines are skipped. Lines are cut from the bytes and decoded one
+ * by one, so a line that is not UTF-8 (or too deep, or not JSON) is a bad record with its own number and
+ * the next line reads normally. A BOM before the first line is dropped.
+ */
+export async function* jsonlRecords(
+  input: Readable,
+  options: ParseOptions = {},
+): AsyncGenerator<ParsedRecord> {
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const decoder = new TextDecoder('utf-8', { fatal: options.replaceInvalidUtf8 !== true, ignoreBOM: true });
   let line = 0;
-  for await (const text of lines) {
+  const parse = (bytes: Uint8Array): ParsedRecord | undefined => {
     line++;
-    if (text.trim() === '') continue;
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === CR) end--;
+    let text: string;
     try {
-      yield { line, value: asRecord(JSON.parse(text)) };
-    } catch (error) {
-      yield { line, bad: { raw: text, message: (error as Error).message } };
+      text = decoder.decode(end === bytes.length ? bytes : bytes.subarray(0, end));
+    } catch {
+      // The decoder throws only a TypeError for bad bytes: that is the bad record's message.
+      const raw = Buffer.from(bytes.subarray(0, end)).toString('utf8');
+      return { line, bad: { raw, message: invalidUtf8Message(bytes, end), reason: 'encoding' } };
+    }
+    if (line === 1 && text.charCodeAt(0) === BOM) text = text.slice(1);
+    if (isBlank(text)) return undefined;
+    return parseJson(text, line, maxDepth);
+  };
+  let rest: Buffer[] = [];
+  let restLength = 0;
+  for await (const chunk of input) {
+    const bytes: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    let from = 0;
+    for (let nl = bytes.indexOf(NEWLINE, from); nl !== -1; nl = bytes.indexOf(NEWLINE, from)) {
+      let lineBytes: Uint8Array = bytes.subarray(from, nl);
+      if (restLength > 0) {
+        rest.push(lineBytes as Buffer);
+        lineBytes = Buffer.concat(rest, restLength + lineBytes.length);
+        rest = [];
+        restLength = 0;
+      }
+      from = nl + 1;
+      const record = parse(lineBytes);
+      if (record) yield record;
+    }
+    if (from < bytes.length) {
+      rest.push(bytes.subarray(from));
+      restLength += bytes.length - from;
     }
   }
+  if (restLength > 0) {
+    const record = parse(Buffer.concat(rest, restLength));
+    if (record) yield record;
+  }
+}
+
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (!isSpace(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/** A JSON text as a record, or a bad record: too deep (found before `JSON.parse` runs), not JSON, not an object. */
+function parseJson(text: string, line: number, maxDepth: number): ParsedRecord {
+  // A record deeper than maxDepth holds more than 2 × maxDepth brackets: shorter texts need no scan.
+  if (text.length > 2 * maxDepth) {
+    const depth = jsonDepth(text, maxDepth);
+    if (depth > maxDepth) return { line, bad: { raw: text, message: tooDeep(maxDepth), reason: 'too-deep' } };
+  }
+  try {
+    return { line, value: asRecord(JSON.parse(text)) };
+  } catch (error) {
+    return { line, bad: { raw: text, message: (error as Error).message, reason: 'syntax' } };
+  }
+}
+
+const tooDeep = (maxDepth: number) => `nested deeper than ${maxDepth} levels (maxDepth)`;
+
+/**
+ * The deepest nesting of `[`/`{` outside strings, counting stops just above `limit`. Malformed
+ * text gives some number: JSON.parse reports the syntax error after.
+ */
+export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return max;
 }
 
 /**
  * A JSON array, streamed: elements are cut out of the text as it arrives (tracking strings, escapes
  * and nesting), so memory holds one element at a time, not the whole file. Each element's `line` is the
- * line it starts on.
+ * line it starts on. An element nested deeper than `maxDepth` is a bad record (its text is not kept).
  */
-export async function* jsonArrayRecords(input: Readable, source: string): AsyncGenerator<ParsedRecord> {
-  // A multi-byte character may be split between two chunks: decode with state, never chunk by chunk.
-  const decoder = new StringDecoder('utf8');
+export async function* jsonArrayRecords(
+  input: Readable,
+  source: string,
+  options: ParseOptions = {},
+): AsyncGenerator<ParsedRecord> {
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   let started = false;
   let ended = false;
   let depth = 0;
   let inString = false;
   let escaped = false;
   let element: string[] = [];
+  let tooDeepElement = false;
   let line = 1;
   let elementLine = 0;
   const emit = (): ParsedRecord | undefined => {
@@ -139,11 +273,15 @@ export async function* jsonArrayRecords(input: Readable, source: string): AsyncG
     element = [];
     const at = elementLine;
     elementLine = 0;
+    if (tooDeepElement) {
+      tooDeepElement = false;
+      return { line: at, bad: { raw: raw.slice(0, 200), message: tooDeep(maxDepth), reason: 'too-deep' } };
+    }
     if (raw === '') return undefined;
     try {
       return { line: at, value: asRecord(JSON.parse(raw)) };
     } catch (error) {
-      return { line: at, bad: { raw, message: (error as Error).message } };
+      return { line: at, bad: { raw, message: (error as Error).message, reason: 'syntax' } };
     }
   };
   const scan = function* (text: string): Generator<ParsedRecord> {
@@ -176,10 +314,16 @@ export async function* jsonArrayRecords(input: Readable, source: string): AsyncG
         continue;
       }
       if (c === QUOTE) inString = true;
-      else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        if (depth === 0 && c === CLOSE_BRACKET) {
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        if (++depth > maxDepth && !tooDeepElement) {
+          // Keep only the start of a too-deep element, for the message: not the whole of it.
+          tooDeepElement = true;
           element.push(text.slice(from, i));
+          from = i;
+        }
+      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        if (depth === 0 && c === CLOSE_BRACKET) {
+          if (!tooDeepElement) element.push(text.slice(from, i));
           const record = emit();
           if (record) yield record;
           ended = true;
@@ -187,24 +331,132 @@ export async function* jsonArrayRecords(input: Readable, source: string): AsyncG
         }
         depth--;
       } else if (c === COMMA && depth === 0) {
-        element.push(text.slice(from, i));
+        if (!tooDeepElement) element.push(text.slice(from, i));
         from = i + 1;
         const record = emit();
         if (record) yield record;
         else throw new IoError(`${source}:${line}: empty element in the JSON array`, { source, line });
       }
     }
-    if (started && !ended) element.push(text.slice(from));
+    if (started && !ended && !tooDeepElement) element.push(text.slice(from));
   };
-  for await (const chunk of input) {
-    yield* scan(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
-  }
-  yield* scan(decoder.end());
+  for await (const text of decodeUtf8(input, source, options.replaceInvalidUtf8 === true)) yield* scan(text);
   if (!ended)
     throw new IoError(`${source}:${line}: the JSON array is not closed (truncated file?)`, { source, line });
 }
 
+/**
+ * Text of a byte stream, decoded with state (a character may be split between chunks) and strictly:
+ * bytes that are not UTF-8 are an `IoError` naming the line, unless `replace`. A leading BOM is dropped.
+ */
+async function* decodeUtf8(input: Readable, source: string, replace: boolean): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: !replace });
+  let lines = 1;
+  let previous: Uint8Array = new Uint8Array(0);
+  for await (const chunk of input) {
+    if (typeof chunk === 'string') {
+      yield chunk;
+      continue;
+    }
+    const bytes = chunk as Buffer;
+    let text: string;
+    try {
+      text = decoder.decode(bytes, { stream: true });
+    } catch (error) {
+      // The bad sequence may have started in the previous chunk: look at its unfinished tail too.
+      const tail = previous.subarray(previous.length - incompleteTailLength(previous));
+      const at = Math.max(0, invalidUtf8At(Buffer.concat([tail, bytes])) - tail.length);
+      throw encodingError(source, lines + countNewlines(bytes, at), bytes, error);
+    }
+    lines += countNewlines(bytes, bytes.length);
+    previous = bytes;
+    if (text !== '') yield text;
+  }
+  let last: string;
+  try {
+    last = decoder.decode();
+  } catch (error) {
+    throw new IoError(`${source}:${lines}: invalid UTF-8: the input ends inside a character`, {
+      source,
+      line: lines,
+      cause: error,
+    });
+  }
+  if (last !== '') yield last;
+}
+
+function encodingError(source: string, line: number, bytes: Uint8Array, cause: unknown): IoError {
+  return new IoError(`${source}:${line}: ${invalidUtf8Message(bytes, bytes.length)}`, {
+    source,
+    line,
+    cause,
+  });
+}
+
+function invalidUtf8Message(bytes: Uint8Array, end: number): string {
+  const at = invalidUtf8At(bytes.subarray(0, end));
+  const byte = at < end ? ` (byte 0x${(bytes[at] as number).toString(16).padStart(2, '0')})` : '';
+  return `invalid UTF-8${byte}; pass replaceInvalidUtf8 (CLI: --replace-invalid-utf8) to replace it with U+FFFD`;
+}
+
+function countNewlines(bytes: Uint8Array, end: number): number {
+  let n = 0;
+  for (let i = bytes.indexOf(NEWLINE); i !== -1 && i < end; i = bytes.indexOf(NEWLINE, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Index of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or `bytes.length` when all are well-formed
+ * (a sequence cut at the end counts as well-formed: the next chunk may complete it).
+ */
+export function invalidUtf8At(bytes: Uint8Array): number {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const b = bytes[i] as number;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      else if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      else if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= n) return n;
+      const c = bytes[i + k] as number;
+      if (c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += need + 1;
+  }
+  return n;
+}
+
+/** How many bytes at the end start a character the chunk does not finish (0 to 3). */
+function incompleteTailLength(bytes: Uint8Array): number {
+  for (let back = 1; back <= 3 && back <= bytes.length; back++) {
+    const b = bytes[bytes.length - back] as number;
+    if (b < 0x80) return 0;
+    if (b >= 0xc0) {
+      const need = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : 1;
+      return need >= back ? back : 0;
+    }
+  }
+  return 0;
+}
+
 const NEWLINE = 10;
+const CR = 13;
 const QUOTE = 34;
 const COMMA = 44;
 const BACKSLASH = 92;
@@ -229,9 +481,9 @@ export function parseRecords(
   format: 'csv' | 'jsonl' | 'json',
   input: Readable,
   source: string,
-  csv: CsvOptions = {},
+  options: CsvOptions & ParseOptions = {},
 ): AsyncGenerator<ParsedRecord> {
-  if (format === 'csv') return csvRecords(input, csv);
-  if (format === 'jsonl') return jsonlRecords(input);
-  return jsonArrayRecords(input, source);
+  if (format === 'csv') return csvRecords(input, options, source);
+  if (format === 'jsonl') return jsonlRecords(input, options);
+  return jsonArrayRecords(input, source, options);
 }
