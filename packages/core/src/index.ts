@@ -12,6 +12,25 @@ export type * from './interfaces/runner.js';
 export { isCheckpointStore } from './interfaces/history-store.js';
 export type * from './history/types.js';
 export { ExecutionHistory } from './history/execution-history.js';
+export {
+  decodeSearchCursor,
+  type ExecutionFilter,
+  type ExecutionMatch,
+  type ExecutionSearch,
+  type ExecutionSearchPage,
+  emptyStatusCounts,
+  encodeSearchCursor,
+  FlowAccumulator,
+  type FlowArcCount,
+  type FlowStateStats,
+  type FlowSummary,
+  fieldPathSegments,
+  matchesFilter,
+  scanExecutions,
+  scanFlowSummary,
+  sortFlowSummary,
+  toExecutionMatch,
+} from './history/flow-summary.js';
 export type * from './engine/snapshot.js';
 export * from './config/index.js';
 export * from './functions/index.js';

@@ -1,6 +1,7 @@
 import type { ExecutionHistory } from '../history/execution-history.js';
 import type { HistoryQuery, HistorySummary } from '../history/types.js';
 import type { ExecutionSnapshot } from '../engine/snapshot.js';
+import type { ExecutionFilter, ExecutionSearch, ExecutionSearchPage, FlowSummary } from '../history/flow-summary.js';
 
 /** Saves and finds execution histories. Implemented by `@fsm/storage` backends and third parties. */
 export interface HistoryStore {
@@ -15,6 +16,13 @@ export interface HistoryStore {
   delete(executionId: string): Promise<boolean>;
   /** Deletes executions that ended before `cutoff`; returns how many. */
   deleteOlderThan?(cutoff: Date | number): Promise<number>;
+  /**
+   * Optional: arcs taken, state visits, failures and mean times over the matching executions, aggregated
+   * by the store (SQL) so a million executions never leave the database. Fallback: `scanFlowSummary`.
+   */
+  summarizeFlow?(filter?: ExecutionFilter): Promise<FlowSummary>;
+  /** Optional: one page of matching executions (newest first) and the filter's counts by status. */
+  findExecutions?(search?: ExecutionSearch): Promise<ExecutionSearchPage>;
   close(): Promise<void>;
 }
 

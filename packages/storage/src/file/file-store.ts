@@ -3,14 +3,20 @@ import { join } from 'node:path';
 import {
   type BatchItemRecord,
   type CheckpointStore,
+  type ExecutionFilter,
   ExecutionHistory,
   type ExecutionHistoryData,
+  type ExecutionSearch,
+  type ExecutionSearchPage,
   type ExecutionSnapshot,
+  type FlowSummary,
   type HistoryQuery,
   type HistoryStore,
   type HistorySummary,
   MisuseError,
   StorageError,
+  scanExecutions,
+  scanFlowSummary,
 } from '@fsm/core';
 import { isExpired, selectSummaries, summarize, toMillis } from '../shared/summaries.js';
 import { JsonlLog } from './jsonl-log.js';
@@ -87,6 +93,24 @@ export class FileStore implements HistoryStore, CheckpointStore {
   async *query(filter?: HistoryQuery): AsyncIterable<HistorySummary> {
     this.assertOpen('query');
     yield* selectSummaries('file', this.summaries.values(), filter);
+  }
+
+  async summarizeFlow(filter?: ExecutionFilter): Promise<FlowSummary> {
+    this.assertOpen('summarizeFlow');
+    return scanFlowSummary(this.all(), filter);
+  }
+
+  async findExecutions(search?: ExecutionSearch): Promise<ExecutionSearchPage> {
+    this.assertOpen('findExecutions');
+    return scanExecutions(this.all(), search);
+  }
+
+  /** Every history, read one at a time from the log (the in-memory fallback of the SQL aggregation). */
+  private async *all(): AsyncGenerator<ExecutionHistoryData> {
+    for (const id of [...this.summaries.keys()]) {
+      const value = await this.run('read', () => this.histories.get(id));
+      if (value !== undefined) yield value as ExecutionHistoryData;
+    }
   }
 
   async delete(executionId: string): Promise<boolean> {

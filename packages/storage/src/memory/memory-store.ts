@@ -1,12 +1,19 @@
 import {
   type BatchItemRecord,
   type CheckpointStore,
+  type ExecutionFilter,
   ExecutionHistory,
+  type ExecutionHistoryData,
+  type ExecutionSearch,
+  type ExecutionSearchPage,
   type ExecutionSnapshot,
+  type FlowSummary,
   type HistoryQuery,
   type HistoryStore,
   type HistorySummary,
   MisuseError,
+  scanExecutions,
+  scanFlowSummary,
 } from '@fsm/core';
 import { isExpired, selectSummaries, summarize, toMillis } from '../shared/summaries.js';
 
@@ -37,6 +44,20 @@ export class MemoryStore implements HistoryStore, CheckpointStore {
     this.assertOpen('query');
     const all = [...this.histories.values()].map((e) => e.summary);
     yield* selectSummaries('memory', all, filter);
+  }
+
+  async summarizeFlow(filter?: ExecutionFilter): Promise<FlowSummary> {
+    this.assertOpen('summarizeFlow');
+    return scanFlowSummary(this.parsed(), filter);
+  }
+
+  async findExecutions(search?: ExecutionSearch): Promise<ExecutionSearchPage> {
+    this.assertOpen('findExecutions');
+    return scanExecutions(this.parsed(), search);
+  }
+
+  private *parsed(): Generator<ExecutionHistoryData> {
+    for (const entry of this.histories.values()) yield JSON.parse(entry.json) as ExecutionHistoryData;
   }
 
   async delete(executionId: string): Promise<boolean> {

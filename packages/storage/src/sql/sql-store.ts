@@ -1,8 +1,12 @@
 import {
   type BatchItemRecord,
   type CheckpointStore,
+  type ExecutionFilter,
   ExecutionHistory,
+  type ExecutionSearch,
+  type ExecutionSearchPage,
   type ExecutionSnapshot,
+  type FlowSummary,
   type HistoryQuery,
   type HistoryStore,
   type HistorySummary,
@@ -13,6 +17,7 @@ import { type Kysely, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { toMillis } from '../shared/summaries.js';
+import { checkSearch, sqlFindExecutions, sqlFlowSummary } from './flow-summary.js';
 import { storeMigrations } from './migrations.js';
 import type { HistoryRow, StoreTables } from './schema.js';
 
@@ -37,6 +42,8 @@ export class SqlStore implements HistoryStore, CheckpointStore {
   private constructor(
     private readonly db: Kysely<StoreTables>,
     readonly backend: 'sqlite' | 'postgres',
+    /** For raw SQL (flow summaries): kysely's withSchema does not reach into `sql` templates. */
+    private readonly schema?: string,
   ) {}
 
   /** Wraps an open kysely instance; the store owns it and destroys it on `close()`. */
@@ -46,7 +53,7 @@ export class SqlStore implements HistoryStore, CheckpointStore {
     options: SqlStoreOptions = {},
   ): Promise<SqlStore> {
     const scoped = options.schema ? db.withSchema(options.schema) : db;
-    const store = new SqlStore(scoped, backend);
+    const store = new SqlStore(scoped, backend, options.schema);
     try {
       if (options.schema) await createSchema(db, options.schema);
       if (options.migrate !== false) await store.migrate(scoped, options.schema);
@@ -187,6 +194,16 @@ export class SqlStore implements HistoryStore, CheckpointStore {
         .executeTakeFirst(),
     );
     return Number(result.numDeletedRows);
+  }
+
+  async summarizeFlow(filter?: ExecutionFilter): Promise<FlowSummary> {
+    checkSearch(filter);
+    return this.run('summarizeFlow', () => sqlFlowSummary(this.db, this.backend, filter, this.schema));
+  }
+
+  async findExecutions(search?: ExecutionSearch): Promise<ExecutionSearchPage> {
+    checkSearch(search);
+    return this.run('findExecutions', () => sqlFindExecutions(this.db, this.backend, search, this.schema));
   }
 
   async saveCheckpoint(snapshot: ExecutionSnapshot): Promise<void> {

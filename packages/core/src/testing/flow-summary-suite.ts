@@ -1,0 +1,237 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsmError } from '../errors/fsm-error.js';
+import { ExecutionHistory } from '../history/execution-history.js';
+import { type ExecutionFilter, scanExecutions, scanFlowSummary } from '../history/flow-summary.js';
+import type { ExecutionHistoryData, ExecutionStatus } from '../history/types.js';
+import type { HistoryStore } from '../interfaces/history-store.js';
+
+const T0 = Date.UTC(2026, 1, 1);
+
+/**
+ * Twelve executions of a small machine: main start -> (push into `score`: calc -> done) -> ok | bad.
+ * Every third fails in `calc` with SCORE_FAILED, batches `a` and `b` alternate, the data carries
+ * `customer` (string), `amount` (number) and `vip` (boolean).
+ */
+export function flowSampleHistories(): ExecutionHistoryData[] {
+  const out: ExecutionHistoryData[] = [];
+  for (let i = 0; i < 12; i++) {
+    const startedAt = T0 + i * 1000;
+    const failed = i % 3 === 2;
+    const high = i % 2 === 0;
+    const input = { customer: `c${i}`, amount: i * 10, vip: i % 4 === 0 };
+    const history: ExecutionHistoryData = {
+      executionId: `flow-${String(i).padStart(2, '0')}`,
+      fsm: 'scoring',
+      status: failed ? 'failed' : 'succeeded',
+      startedAt,
+      endedAt: startedAt + 40,
+      input,
+      batchId: i % 2 === 0 ? 'a' : 'b',
+      itemIndex: i,
+      steps: [
+        {
+          network: 'main',
+          state: 'start',
+          startedAt,
+          endedAt: startedAt + 10,
+          data: input,
+          children: failed
+            ? [
+                {
+                  network: 'score',
+                  state: 'calc',
+                  startedAt: startedAt + 1,
+                  endedAt: startedAt + 5,
+                  error: { code: 'SCORE_FAILED', message: `no score for c${i}`, state: 'calc' },
+                },
+              ]
+            : [
+                {
+                  network: 'score',
+                  state: 'calc',
+                  arc: 'calc->done',
+                  startedAt: startedAt + 1,
+                  endedAt: startedAt + 3,
+                },
+                { network: 'score', state: 'done', startedAt: startedAt + 3, endedAt: startedAt + 4 },
+              ],
+        },
+      ],
+    };
+    if (failed) {
+      history.error = { code: 'SCORE_FAILED', message: `no score for c${i}`, state: 'calc' };
+      history.finalState = 'calc';
+    } else {
+      const end = high ? 'ok' : 'bad';
+      const step = history.steps[0];
+      if (step) step.arc = 'push_score';
+      history.steps.push(
+        {
+          network: 'main',
+          state: 'decide',
+          arc: high ? 'good' : 'poor',
+          startedAt: startedAt + 10,
+          endedAt: startedAt + 30,
+        },
+        { network: 'main', state: end, startedAt: startedAt + 30, endedAt: startedAt + 40 },
+      );
+      history.finalState = end;
+      history.output = {
+        data: { ...input, score: high ? 0.9 : 0.1 },
+        path: ['start', 'decide', end],
+        transitions: 2,
+      };
+    }
+    out.push(history);
+  }
+  return out;
+}
+
+/**
+ * Conformance of `summarizeFlow` and `findExecutions` (both optional on `HistoryStore`): counts per
+ * arc, state and error code, filters, keyset paging and counts per filter — checked against fixed
+ * numbers and against the in-memory reference (`scanFlowSummary` / `scanExecutions`).
+ */
+export function describeFlowSummary(
+  name: string,
+  makeStore: () => Promise<HistoryStore> | HistoryStore,
+): void {
+  describe(`flow summary conformance: ${name}`, () => {
+    let store: HistoryStore;
+    const histories = flowSampleHistories();
+
+    beforeAll(async () => {
+      store = await makeStore();
+      for (const h of histories) await store.save(new ExecutionHistory(structuredClone(h)));
+      // Another machine's execution in the same store: filtered out by fsm.
+      await store.save(
+        new ExecutionHistory({
+          executionId: 'other-1',
+          fsm: 'other',
+          status: 'succeeded',
+          startedAt: T0,
+          steps: [{ network: 'main', state: 'x', arc: 'x->y', startedAt: T0, endedAt: T0 + 1 }],
+        }),
+      );
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    const summarize = (filter: ExecutionFilter) => {
+      if (!store.summarizeFlow) throw new Error(`${name} has no summarizeFlow`);
+      return store.summarizeFlow(filter);
+    };
+    const find = (search: Parameters<NonNullable<HistoryStore['findExecutions']>>[0]) => {
+      if (!store.findExecutions) throw new Error(`${name} has no findExecutions`);
+      return store.findExecutions(search);
+    };
+
+    it('counts arcs, states (with nested push steps), failures, mean times and error codes', async () => {
+      const flow = await summarize({ fsm: 'scoring' });
+      expect(flow.executions).toBe(12);
+      expect(flow.statuses).toEqual({ running: 0, succeeded: 8, failed: 4 });
+      expect(flow.arcs).toEqual([
+        { network: 'main', state: 'decide', arc: 'good', count: 4 },
+        { network: 'main', state: 'decide', arc: 'poor', count: 4 },
+        { network: 'main', state: 'start', arc: 'push_score', count: 8 },
+        { network: 'score', state: 'calc', arc: 'calc->done', count: 8 },
+      ]);
+      const calc = flow.states.find((s) => s.network === 'score' && s.state === 'calc');
+      expect(calc).toMatchObject({ visits: 12, failures: 4 });
+      // 8 steps of 2 ms and 4 failed steps of 4 ms.
+      expect(calc?.meanMs).toBeCloseTo((8 * 2 + 4 * 4) / 12, 6);
+      expect(flow.states.find((s) => s.state === 'decide')).toMatchObject({
+        visits: 8,
+        failures: 0,
+        meanMs: 20,
+      });
+      expect(flow.states.map((s) => `${s.network}.${s.state}`)).toEqual([
+        'main.bad',
+        'main.decide',
+        'main.ok',
+        'main.start',
+        'score.calc',
+        'score.done',
+      ]);
+      expect(flow.errors).toEqual([{ code: 'SCORE_FAILED', count: 4 }]);
+      expect(flow).toEqual(await scanFlowSummary(histories, { fsm: 'scoring' }));
+    });
+
+    it('summarizes one batch, one status, a time range', async () => {
+      const a = await summarize({ fsm: 'scoring', batchId: 'a' });
+      expect(a.executions).toBe(6);
+      expect(a).toEqual(await scanFlowSummary(histories, { fsm: 'scoring', batchId: 'a' }));
+      const failed = await summarize({ status: 'failed' });
+      expect(failed.arcs).toEqual([]);
+      expect(failed.statuses.failed).toBe(4);
+      const range = { fsm: 'scoring', since: T0 + 3000, until: T0 + 6000 };
+      expect((await summarize(range)).executions).toBe(3);
+      expect(await summarize({ fsm: 'nothing' })).toEqual({
+        executions: 0,
+        statuses: { running: 0, succeeded: 0, failed: 0 },
+        arcs: [],
+        states: [],
+        errors: [],
+      });
+    });
+
+    const filters: [string, ExecutionFilter, number][] = [
+      ['status', { fsm: 'scoring', status: 'failed' }, 4],
+      ['final state', { fsm: 'scoring', finalState: 'ok' }, 4],
+      ['error code', { fsm: 'scoring', errorCode: 'SCORE_FAILED' }, 4],
+      ['batch id', { fsm: 'scoring', batchId: 'b' }, 6],
+      ['time range', { fsm: 'scoring', since: T0 + 1000, until: T0 + 4000 }, 3],
+      ['a string field', { fsm: 'scoring', field: { path: 'customer', value: 'c7' } }, 1],
+      ['a number field', { fsm: 'scoring', field: { path: 'amount', value: '30' } }, 1],
+      ['a field of the final data', { fsm: 'scoring', field: { path: 'score', value: '0.9' } }, 4],
+      ['a boolean field', { fsm: 'scoring', field: { path: 'vip', value: 'true' } }, 3],
+      ['a missing field', { fsm: 'scoring', field: { path: 'nope.deeper', value: 'x' } }, 0],
+      ['several at once', { fsm: 'scoring', batchId: 'a', status: 'succeeded', finalState: 'ok' }, 4],
+    ];
+    for (const [label, filter, expected] of filters) {
+      it(`finds executions by ${label}`, async () => {
+        const page = await find({ ...filter, limit: 100 });
+        const reference = await scanExecutions(histories, { ...filter, limit: 100 });
+        expect(page.items.map((i) => i.executionId)).toEqual(reference.items.map((i) => i.executionId));
+        expect(page.items).toHaveLength(expected);
+        const total = Object.values(page.counts).reduce((a, b) => a + b, 0);
+        expect(total).toBe(expected);
+        expect(page.counts).toEqual(reference.counts);
+      });
+    }
+
+    it('pages newest first with a cursor and reports batch, final state and error code', async () => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await find({ fsm: 'scoring', limit: 5, ...(cursor ? { cursor } : {}) });
+        expect(page.counts).toEqual({ running: 0, succeeded: 8, failed: 4 });
+        seen.push(...page.items.map((i) => i.executionId));
+        cursor = page.nextCursor;
+        if (!cursor) break;
+      }
+      expect(seen).toEqual(histories.map((h) => h.executionId).reverse());
+      const [first] = (await find({ fsm: 'scoring', errorCode: 'SCORE_FAILED', limit: 1 })).items;
+      expect(first).toMatchObject({
+        executionId: 'flow-11',
+        status: 'failed' satisfies ExecutionStatus,
+        batchId: 'b',
+        finalState: 'calc',
+        errorCode: 'SCORE_FAILED',
+      });
+    });
+
+    it('rejects prototype keys and odd field paths, and foreign cursors, as MISUSE', async () => {
+      for (const path of ['__proto__', 'a.constructor', 'a..b', "x') or 1=1 --"]) {
+        const error = await find({ field: { path, value: '1' } }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(FsmError);
+        expect((error as FsmError).code).toBe('MISUSE');
+        const flowError = await summarize({ field: { path, value: '1' } }).catch((e: unknown) => e);
+        expect((flowError as FsmError).code).toBe('MISUSE');
+      }
+      const error = await find({ cursor: 'not-a-cursor' }).catch((e: unknown) => e);
+      expect((error as FsmError).code).toBe('MISUSE');
+    });
+  });
+}
