@@ -22,7 +22,11 @@ const deepArray = (levels: number) => `{"x":${'['.repeat(levels)}${']'.repeat(le
 async function readAll(path: string, options: Parameters<typeof openReader>[1] = {}) {
   const records: Record<string, unknown>[] = [];
   const bad: BadRecord[] = [];
-  for await (const r of openReader(path, { ...options, onBadRecord: 'skip', onError: (b) => bad.push(b) }))
+  for await (const r of openReader(path, {
+    ...options,
+    onBadRecord: 'skip',
+    onError: (b) => void bad.push(b),
+  }))
     records.push(r);
   return { records, bad };
 }
