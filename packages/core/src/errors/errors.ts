@@ -41,6 +41,17 @@ export class ValidationError extends FsmError {
   }
 }
 
+/**
+ * Record data the engine refuses to handle: a forbidden key in a field path (`__proto__`, `constructor`,
+ * `prototype`), nesting deeper than the depth limit, a value that cannot be copied or serialized.
+ * Fails that record only.
+ */
+export class DataError extends FsmError {
+  constructor(message: string, options: FsmErrorOptions = {}) {
+    super('DATA_INVALID', message, options);
+  }
+}
+
 export class ResourceError extends FsmError {
   readonly resource: string;
   constructor(

@@ -21,6 +21,7 @@ export const FSM_ERROR_CODES = [
   'STREAM_FAILED',
   'MISUSE',
   'SNAPSHOT_INVALID',
+  'DATA_INVALID',
 ] as const;
 
 export type FsmErrorCode = (typeof FSM_ERROR_CODES)[number];

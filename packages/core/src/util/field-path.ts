@@ -1,25 +1,46 @@
-/** Reads `a.b.c` from a record; undefined when any step is missing. */
+import { DataError } from '../errors/errors.js';
+import { isForbiddenKey } from './safe-keys.js';
+
+const hasOwn = Object.hasOwn;
+
+/**
+ * Reads `a.b.c` from a record; undefined when any step is missing. Own properties only: a path never
+ * reaches inherited members (`constructor`, `toString`, `__proto__`) of the record's objects.
+ */
 export function getField(data: unknown, path: string): unknown {
-  if (path.indexOf('.') === -1) return isObject(data) ? data[path] : undefined;
+  if (path.indexOf('.') === -1) return isObject(data) && hasOwn(data, path) ? data[path] : undefined;
   let current: unknown = data;
   for (const key of path.split('.')) {
-    if (!isObject(current)) return undefined;
+    if (!isObject(current) || !hasOwn(current, key)) return undefined;
     current = current[key];
   }
   return current;
 }
 
-/** Writes `a.b.c` into a record in place, creating intermediate objects. */
+function forbidden(path: string, key: string): DataError {
+  return new DataError(
+    `field path "${path}" contains "${key}"; __proto__, constructor and prototype are not allowed in field paths`,
+  );
+}
+
+/**
+ * Writes `a.b.c` into a record in place, creating intermediate objects (also where an inherited member
+ * of that name exists). A `__proto__`, `constructor` or `prototype` segment throws a DataError
+ * (DATA_INVALID): such a path comes from hostile data, and writing it would change prototypes.
+ */
 export function setField(data: Record<string, unknown>, path: string, value: unknown): void {
   if (path.indexOf('.') === -1) {
+    if (isForbiddenKey(path)) throw forbidden(path, path);
     data[path] = value;
     return;
   }
   const keys = path.split('.');
+  for (const key of keys) if (isForbiddenKey(key)) throw forbidden(path, key);
   let current = data;
-  for (let i = 0; i < keys.length - 1; i++) {
+  const last = keys.length - 1;
+  for (let i = 0; i < last; i++) {
     const key = keys[i] as string;
-    const next = current[key];
+    const next = hasOwn(current, key) ? current[key] : undefined;
     if (isObject(next)) current = next;
     else {
       const created: Record<string, unknown> = {};
@@ -27,7 +48,21 @@ export function setField(data: Record<string, unknown>, path: string, value: unk
       current = created;
     }
   }
-  current[keys[keys.length - 1] as string] = value;
+  current[keys[last] as string] = value;
+}
+
+/** Removes `a.b.c` from a record in place (own properties only); a missing step is no error. */
+export function deleteField(data: unknown, path: string): void {
+  const keys = path.split('.');
+  let current: unknown = data;
+  const last = keys.length - 1;
+  for (let i = 0; i < last; i++) {
+    const key = keys[i] as string;
+    if (!isObject(current) || !hasOwn(current, key)) return;
+    current = current[key];
+  }
+  const key = keys[last] as string;
+  if (isObject(current) && hasOwn(current, key)) delete current[key];
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {
