@@ -2,6 +2,7 @@ import { type BuiltinFunction, defineBuiltin, type FunctionContext, getField, se
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { DatabaseHandle } from './database-provider.js';
+import { buildWrite, type Lane, type RowWrite, type WriteBehind } from './write-behind.js';
 
 type Row = Record<string, unknown>;
 const isRow = (value: unknown): value is Row =>
@@ -36,11 +37,52 @@ const writeParams = z.object({
   resource: z.string().min(1),
   table: z.string().min(1),
   fields: z.array(z.string().min(1)).optional(),
+  /** Rows per transaction of the resource's write-behind batcher (1: write on the record's connection). */
+  batch_size: z.number().int().min(1).optional(),
+  /** How long a row waits for others to join its transaction, at most. */
+  batch_max_delay_ms: z.number().min(0).optional(),
 });
 
 /**
+ * Writes one record's row. With the resource's write-behind batcher, the row joins a transaction with
+ * rows of concurrent records and this resolves when that transaction committed; else (batching off) the
+ * statement runs on the record's own connection. Columns whose value is undefined are left out (their
+ * column default applies), as kysely does.
+ */
+function rowWriter(kind: RowWrite['kind'], p: z.infer<typeof writeParams>, keys: readonly string[]) {
+  const settings = {
+    ...(p.batch_size !== undefined ? { batchSize: p.batch_size } : {}),
+    ...(p.batch_max_delay_ms !== undefined ? { maxDelayMs: p.batch_max_delay_ms } : {}),
+  };
+  // With `fields` every row has the same columns: remember the lane per batcher instead of looking it up.
+  let lastWriter: WriteBehind | undefined;
+  let lastLane: Lane | undefined;
+  return async (data: unknown, context: FunctionContext): Promise<unknown> => {
+    const { db, dialect, writer } = handleOf(context, p.resource);
+    const row = columnsOf(isRow(data) ? data : {}, p.fields);
+    const columns = Object.keys(row).filter((c) => row[c] !== undefined);
+    const values = columns.map((c) => row[c]);
+    const write: RowWrite = { kind, table: p.table, columns, keys };
+    if (!writer || settings.batchSize === 1) {
+      await buildWrite(db, dialect, write, values).execute();
+      return data;
+    }
+    let lane: Lane;
+    if (p.fields && lastWriter === writer && lastLane) lane = lastLane;
+    else {
+      lane = writer.lane(write, settings);
+      lastWriter = writer;
+      lastLane = lane;
+    }
+    await writer.write(lane, values, context.signal);
+    return data;
+  };
+}
+
+/**
  * Database functions for configs (the dataknobs "database" library): `db_insert`, `db_upsert` (by
- * `key` columns; in the record's own transaction-free statement), `db_query` (rows into `target`).
+ * `key` columns; rows of concurrent records share a transaction, see `rowWriter`), `db_query` (rows
+ * into `target`).
  * Each names its `database` resource, which the state must declare in `resources:`.
  */
 export const databaseFunctions: readonly BuiltinFunction[] = [
@@ -51,14 +93,7 @@ export const databaseFunctions: readonly BuiltinFunction[] = [
     sync: false,
     description: 'Inserts the record (or `fields` of it) as a row of `table`.',
     params: writeParams,
-    create: (p) => async (data, context) => {
-      const { db } = handleOf(context, p.resource);
-      await db
-        .insertInto(p.table)
-        .values(columnsOf(isRow(data) ? data : {}, p.fields))
-        .execute();
-      return data;
-    },
+    create: (p) => rowWriter('insert', p, []),
   }),
   ...defineBuiltin({
     name: 'db_upsert',
@@ -67,25 +102,7 @@ export const databaseFunctions: readonly BuiltinFunction[] = [
     sync: false,
     description: 'Inserts the record as a row of `table`, or updates the row with the same `key` columns.',
     params: writeParams.extend({ key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) }),
-    create: (p) => {
-      const keys = Array.isArray(p.key) ? p.key : [p.key];
-      return async (data, context) => {
-        const { db, dialect } = handleOf(context, p.resource);
-        const row = columnsOf(isRow(data) ? data : {}, p.fields);
-        const update = Object.fromEntries(Object.entries(row).filter(([k]) => !keys.includes(k)));
-        const insert = db.insertInto(p.table).values(row);
-        if (dialect === 'mysql') await insert.onDuplicateKeyUpdate(update).execute();
-        else
-          await insert
-            .onConflict((oc) =>
-              Object.keys(update).length === 0
-                ? oc.columns(keys).doNothing()
-                : oc.columns(keys).doUpdateSet(update),
-            )
-            .execute();
-        return data;
-      };
-    },
+    create: (p) => rowWriter('upsert', p, Array.isArray(p.key) ? p.key : [p.key]),
   }),
   ...defineBuiltin({
     name: 'db_query',

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, type ResourceConfig, ResourceError, type ResourceProvider } from '@fsm/core';
 import { type Kysely, sql } from 'kysely';
+import { DEFAULT_WRITE_BEHIND, WriteBehind } from './write-behind.js';
 
 /** Tables as loose records: configs name tables at run time. Cast to your own schema type where you know it. */
 export type AnyDatabase = Record<string, Record<string, unknown>>;
@@ -12,6 +13,11 @@ export type Dialect = 'sqlite' | 'postgres' | 'mysql';
 export interface DatabaseHandle {
   readonly db: Kysely<AnyDatabase>;
   readonly dialect: Dialect;
+  /**
+   * Write-behind batching shared by every handle of the resource (its own connection): `db_insert` and
+   * `db_upsert` queue rows here. Absent when batching is off (`batchSize: 1`, SQLite `:memory:`).
+   */
+  readonly writer?: WriteBehind;
 }
 
 export interface DatabaseProviderOptions {
@@ -31,12 +37,24 @@ export interface DatabaseProviderOptions {
   connectTimeoutMs?: number;
   /** Statements run on every new connection, e.g. `create table if not exists …` (keep them idempotent). */
   initSql?: string[];
+  /**
+   * Rows of `db_insert`/`db_upsert` from concurrent records per transaction, at most (default 500; 1 turns
+   * write-behind batching off: each row is written on the record's own connection).
+   */
+  batchSize?: number;
+  /** How long a queued row waits for others to join its transaction, at most (default 5 ms). */
+  batchMaxDelayMs?: number;
+  /** Prepared statements kept per connection (default 256). */
+  statementCacheSize?: number;
 }
 
 /**
  * A database through kysely: each handle is one connection (the pool of the resource manager decides how
  * many exist). Creating a handle runs `select 1`, so an unreachable server fails at acquire time and the
- * manager's retries apply. Drivers load only when their dialect is used.
+ * manager's retries apply. Drivers load only when their dialect is used. Statements are prepared once per
+ * connection and SQL text (SQLite statement cache, PostgreSQL named statements). Rows written through
+ * `db_insert`/`db_upsert` go through one write-behind batcher per provider, on one extra connection
+ * opened on first use; `close()` writes what it still holds before that connection closes.
  */
 export function databaseProvider(given: DatabaseProviderOptions): ResourceProvider<DatabaseHandle> {
   const options: ConnectOptions = {
@@ -53,6 +71,54 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
         cause: error,
       },
     );
+  const batchSize = options.batchSize ?? DEFAULT_WRITE_BEHIND.batchSize;
+  const maxDelayMs = options.batchMaxDelayMs ?? DEFAULT_WRITE_BEHIND.maxDelayMs;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ConfigError([
+      { path: `resources.${name}.config.batch_size`, message: `must be an integer ≥ 1, got ${batchSize}` },
+    ]);
+  if (!Number.isFinite(maxDelayMs) || maxDelayMs < 0)
+    throw new ConfigError([
+      {
+        path: `resources.${name}.config.batch_max_delay_ms`,
+        message: `must be a number ≥ 0, got ${maxDelayMs}`,
+      },
+    ]);
+  const cacheSize = options.statementCacheSize ?? 256;
+  if (!Number.isInteger(cacheSize) || cacheSize < 1)
+    throw new ConfigError([
+      {
+        path: `resources.${name}.config.statement_cache_size`,
+        message: `must be an integer ≥ 1, got ${cacheSize}`,
+      },
+    ]);
+  const memory =
+    options.dialect === 'sqlite' && (options.filename ?? options.database ?? ':memory:') === ':memory:';
+  // Every connection to SQLite `:memory:` is a database of its own: a writer connection would write elsewhere.
+  const writer =
+    batchSize > 1 && !memory
+      ? new WriteBehind({
+          name,
+          dialect: options.dialect,
+          batchSize,
+          maxDelayMs,
+          open: async () => {
+            let db: Kysely<AnyDatabase>;
+            try {
+              db = await connect(options);
+            } catch (error) {
+              throw failed('connect', error);
+            }
+            try {
+              for (const statement of options.initSql ?? []) await sql.raw(statement).execute(db);
+            } catch (error) {
+              await db.destroy();
+              throw failed('connect', error);
+            }
+            return db;
+          },
+        })
+      : undefined;
   return {
     specificationVersion: 'v1',
     type: 'database',
@@ -73,7 +139,7 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
         await db.destroy();
         throw signal?.aborted ? signal.reason : failed('connect', error);
       }
-      return { db, dialect: options.dialect };
+      return writer ? { db, dialect: options.dialect, writer } : { db, dialect: options.dialect };
     },
     async validate(handle) {
       await sql`select 1`.execute(handle.db);
@@ -83,7 +149,8 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
       await handle.db.destroy();
     },
     async close() {
-      // Each handle owns its connection; nothing is shared at provider level.
+      // Handles own their connections; the writer is the one thing shared: flush it, then close it.
+      await writer?.close();
     },
   };
 }
@@ -91,7 +158,9 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
 type ConnectOptions = DatabaseProviderOptions & { dialect: Dialect };
 
 async function connect(options: ConnectOptions): Promise<Kysely<AnyDatabase>> {
-  const { Kysely, SqliteDialect, PostgresDialect, MysqlDialect } = await import('kysely');
+  const { Kysely, MysqlDialect } = await import('kysely');
+  const { CachingSqliteDialect, NamedStatementPostgresDialect } = await import('./drivers/index.js');
+  const statementCacheSize = options.statementCacheSize ?? 256;
   const timeout = options.connectTimeoutMs ?? 10_000;
   switch (options.dialect) {
     case 'sqlite': {
@@ -101,7 +170,7 @@ async function connect(options: ConnectOptions): Promise<Kysely<AnyDatabase>> {
       const database = new Database(filename);
       database.pragma('busy_timeout = 10000');
       database.pragma('journal_mode = WAL');
-      return new Kysely<AnyDatabase>({ dialect: new SqliteDialect({ database }) });
+      return new Kysely<AnyDatabase>({ dialect: new CachingSqliteDialect({ database, statementCacheSize }) });
     }
     case 'postgres': {
       const pg = await import('pg');
@@ -118,7 +187,9 @@ async function connect(options: ConnectOptions): Promise<Kysely<AnyDatabase>> {
               database: options.database,
             }),
       });
-      return new Kysely<AnyDatabase>({ dialect: new PostgresDialect({ pool }) });
+      return new Kysely<AnyDatabase>({
+        dialect: new NamedStatementPostgresDialect({ pool, statementCacheSize }),
+      });
     }
     case 'mysql': {
       const mysql = await import('mysql2');
@@ -183,6 +254,19 @@ export function databaseResource(config: ResourceConfig): ResourceProvider<Datab
   if (dialect !== 'sqlite' && str('database')) options.database = str('database') as string;
   if (typeof c.port === 'number') options.port = c.port;
   options.connectTimeoutMs = config.timeout_seconds * 1000;
+  for (const [key, option] of [
+    ['batch_size', 'batchSize'],
+    ['batch_max_delay_ms', 'batchMaxDelayMs'],
+    ['statement_cache_size', 'statementCacheSize'],
+  ] as const) {
+    const value = c[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number')
+      throw new ConfigError([
+        { path: `resources.${config.name}.config.${key}`, message: `must be a number, got ${typeof value}` },
+      ]);
+    options[option] = value;
+  }
   const init = c.init_sql ?? c.setup_sql;
   if (typeof init === 'string') options.initSql = [init];
   else if (Array.isArray(init)) options.initSql = init.map(String);

@@ -7,3 +7,16 @@ export {
   databaseResource,
 } from './database-provider.js';
 export { databaseFunctions } from './database-functions.js';
+export {
+  DEFAULT_WRITE_BEHIND,
+  type Lane,
+  type RowWrite,
+  WriteBehind,
+  type WriteBehindOptions,
+  type WriteBehindSettings,
+} from './write-behind.js';
+export {
+  CachingSqliteDialect,
+  NamedStatementPostgresDialect,
+  type StatementCacheStats,
+} from './drivers/index.js';

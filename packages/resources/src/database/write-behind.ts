@@ -1,0 +1,287 @@
+import { IoError, ResourceError } from '@fsm/core';
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { AnyDatabase, Dialect } from './database-provider.js';
+
+type Row = Record<string, unknown>;
+
+/** How a row is written: its table, its columns (in order) and, for an upsert, the key columns. */
+export interface RowWrite {
+  readonly kind: 'insert' | 'upsert';
+  readonly table: string;
+  readonly columns: readonly string[];
+  /** Upsert key columns (empty for an insert). */
+  readonly keys: readonly string[];
+}
+
+export interface WriteBehindSettings {
+  /** Rows per transaction at most (default 500). */
+  batchSize: number;
+  /** How long the first queued row waits for others before its batch is sent (default 5 ms). */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_WRITE_BEHIND: WriteBehindSettings = { batchSize: 500, maxDelayMs: 5 };
+
+export interface WriteBehindOptions extends WriteBehindSettings {
+  /** The resource name, for errors. */
+  name: string;
+  dialect: Dialect;
+  /** Opens the writer's own connection (on first use). */
+  open: () => Promise<Kysely<AnyDatabase>>;
+}
+
+/** One queued row: its values in column order, and the promise of the record that wrote it. */
+class Pending {
+  sent = false;
+  constructor(
+    readonly lane: Lane,
+    readonly values: unknown[],
+    readonly resolve: () => void,
+    readonly reject: (error: unknown) => void,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  /** The record was aborted: a row not yet sent leaves its batch (the pending object is the listener). */
+  handleEvent(): void {
+    if (this.sent) return;
+    const queue = this.lane.queue;
+    const index = queue.indexOf(this);
+    if (index >= 0) queue.splice(index, 1);
+    this.sent = true;
+    this.reject(this.signal?.reason);
+  }
+
+  detach(): void {
+    this.sent = true;
+    this.signal?.removeEventListener('abort', this);
+  }
+}
+
+/** The rows of one statement shape: one prepared statement, one queue, its own batch settings. */
+export class Lane {
+  readonly queue: Pending[] = [];
+  sql: string | undefined;
+  /** Kysely did not bind the values one per column in order: compile each row instead. */
+  perRow = false;
+  checkScheduled = false;
+  flushQueued = false;
+  arrivals = 0;
+  firstAt = 0;
+  readonly check: () => void;
+
+  constructor(
+    readonly write: RowWrite,
+    readonly settings: WriteBehindSettings,
+    owner: WriteBehind,
+  ) {
+    this.check = () => owner.check(this);
+  }
+}
+
+/**
+ * Write-behind batching (group commit) of single-row writes from concurrent records, on a connection of
+ * its own. A row waits in its lane until the lane holds `batchSize` rows, or a whole event-loop turn
+ * passed with no new row, or `maxDelayMs` passed; then the lane's rows are written in one transaction
+ * with one prepared statement, in arrival order (so the last upsert of a key wins). Each `write` resolves
+ * when the transaction holding its row committed. A failed batch is split in halves and retried, down to
+ * single rows, so only the records whose rows fail get an error, each its own. `close` writes what is
+ * queued before the connection closes.
+ */
+export class WriteBehind {
+  private readonly lanes = new Map<string, Lane>();
+  private chain: Promise<void> = Promise.resolve();
+  private database: Promise<Kysely<AnyDatabase>> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: WriteBehindOptions) {}
+
+  /** The lane of a statement shape; callers with a fixed shape keep it and skip the lookup. */
+  lane(write: RowWrite, settings?: Partial<WriteBehindSettings>): Lane {
+    const batchSize = settings?.batchSize ?? this.options.batchSize;
+    const maxDelayMs = settings?.maxDelayMs ?? this.options.maxDelayMs;
+    const key = `${write.kind}\u0000${write.table}\u0000${write.columns.join('\u0001')}\u0000${write.keys.join('\u0001')}\u0000${batchSize}\u0000${maxDelayMs}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = new Lane(write, { batchSize, maxDelayMs }, this);
+      this.lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  /** Queues `values` (one per column of the lane) and resolves once their transaction committed. */
+  write(lane: Lane, values: unknown[], signal?: AbortSignal): Promise<void> {
+    if (this.closed) {
+      return Promise.reject(
+        new ResourceError(
+          'RESOURCE_UNAVAILABLE',
+          this.options.name,
+          `resource "${this.options.name}" is closed; cannot write to ${lane.write.table}`,
+        ),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const pending = new Pending(lane, values, resolve, reject, signal);
+      signal?.addEventListener('abort', pending);
+      lane.queue.push(pending);
+      lane.arrivals++;
+      if (lane.queue.length >= lane.settings.batchSize) this.queueFlush(lane);
+      else if (!lane.checkScheduled && !lane.flushQueued) {
+        lane.checkScheduled = true;
+        lane.firstAt = performance.now();
+        setImmediate(lane.check);
+      }
+    });
+  }
+
+  /** @internal A turn passed: send the batch unless rows are still arriving and there is time left. */
+  check(lane: Lane): void {
+    lane.checkScheduled = false;
+    if (lane.queue.length === 0 || lane.flushQueued) return;
+    if (lane.arrivals > 0 && performance.now() - lane.firstAt < lane.settings.maxDelayMs) {
+      lane.arrivals = 0;
+      lane.checkScheduled = true;
+      setImmediate(lane.check);
+      return;
+    }
+    this.queueFlush(lane);
+  }
+
+  /** Writes everything queued, then closes the writer's connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const lane of this.lanes.values()) if (lane.queue.length > 0) this.queueFlush(lane);
+    // A batch that finds more rows queued chains another: wait until no batch is left.
+    for (let chain = this.chain; ; chain = this.chain) {
+      await chain;
+      if (chain === this.chain) break;
+    }
+    const database = this.database;
+    this.database = undefined;
+    if (database) await (await database.catch(() => undefined))?.destroy();
+  }
+
+  /** Batches run one after another on the writer's connection; a batch takes its rows when it starts. */
+  private queueFlush(lane: Lane): void {
+    if (lane.flushQueued) return;
+    lane.flushQueued = true;
+    this.chain = this.chain.then(() => this.flush(lane));
+  }
+
+  private async flush(lane: Lane): Promise<void> {
+    lane.flushQueued = false;
+    const batch = lane.queue.splice(0, lane.settings.batchSize);
+    for (const pending of batch) pending.detach();
+    if (lane.queue.length > 0) {
+      // More than a batch was queued, or rows came while this one waited: keep draining.
+      if (lane.queue.length >= lane.settings.batchSize || this.closed) this.queueFlush(lane);
+      else if (!lane.checkScheduled) {
+        lane.checkScheduled = true;
+        lane.firstAt = performance.now();
+        lane.arrivals = 0;
+        setImmediate(lane.check);
+      }
+    }
+    if (batch.length > 0) await this.writeBatch(lane, batch, 0, batch.length);
+  }
+
+  /** Writes rows [from, to) in one transaction; on failure, each half on its own. Never throws. */
+  private async writeBatch(lane: Lane, batch: Pending[], from: number, to: number): Promise<void> {
+    try {
+      const db = await this.connection();
+      if (to - from === 1) await this.execute(db, lane, (batch[from] as Pending).values);
+      else {
+        await db.transaction().execute(async (trx) => {
+          for (let i = from; i < to; i++) await this.execute(trx, lane, (batch[i] as Pending).values);
+        });
+      }
+    } catch (error) {
+      if (to - from > 1) {
+        const middle = from + Math.ceil((to - from) / 2);
+        await this.writeBatch(lane, batch, from, middle);
+        await this.writeBatch(lane, batch, middle, to);
+        return;
+      }
+      (batch[from] as Pending).reject(this.rowError(lane, batch[from] as Pending, error));
+      return;
+    }
+    for (let i = from; i < to; i++) (batch[i] as Pending).resolve();
+  }
+
+  private async execute(db: Kysely<AnyDatabase>, lane: Lane, values: unknown[]): Promise<void> {
+    if (lane.sql === undefined || lane.perRow) {
+      const compiled = buildWrite(db, this.options.dialect, lane.write, values).compile();
+      if (lane.sql === undefined) {
+        lane.sql = compiled.sql;
+        lane.perRow = !sameValues(compiled.parameters, values);
+      }
+      await db.executeQuery(compiled);
+      return;
+    }
+    // Same SQL text every row: the statement cache of the driver prepares it once per connection.
+    await db.executeQuery(CompiledQuery.raw(lane.sql, values));
+  }
+
+  private connection(): Promise<Kysely<AnyDatabase>> {
+    if (!this.database) {
+      const opening = this.options.open();
+      this.database = opening;
+      // A failed open is retried by the next batch.
+      opening.catch(() => {
+        if (this.database === opening) this.database = undefined;
+      });
+    }
+    return this.database;
+  }
+
+  private rowError(lane: Lane, pending: Pending, error: unknown): IoError | ResourceError {
+    const { write } = lane;
+    const described =
+      write.keys.length > 0
+        ? ` (${write.keys.map((k) => `${k}=${String(pending.values[write.columns.indexOf(k)])}`).join(', ')})`
+        : '';
+    return new IoError(
+      `resource "${this.options.name}": writing a row${described} to ${write.table} failed: ${(error as Error).message}`,
+      { source: write.table, cause: error },
+    );
+  }
+}
+
+function sameValues(parameters: readonly unknown[], values: readonly unknown[]): boolean {
+  if (parameters.length !== values.length) return false;
+  for (let i = 0; i < values.length; i++) if (parameters[i] !== values[i]) return false;
+  return true;
+}
+
+/**
+ * The INSERT (or upsert) of one row. Updated columns take the row's own values (`excluded.c`,
+ * `values(c)`), so the values are bound once, one per column, and every row has the same SQL text.
+ */
+export function buildWrite(
+  db: Kysely<AnyDatabase>,
+  dialect: Dialect,
+  write: RowWrite,
+  values: readonly unknown[],
+) {
+  // fromEntries defines own properties: a column named `__proto__` stays a column.
+  const row: Row = Object.fromEntries(write.columns.map((c, i) => [c, values[i]]));
+  const insert = db.insertInto(write.table).values(row);
+  if (write.kind === 'insert') return insert;
+  const keys = write.keys;
+  const nonKey = write.columns.filter((c) => !keys.includes(c));
+  if (dialect === 'mysql') {
+    // Nothing to update: assigning a key to itself keeps the row and still reports real errors.
+    const updated = nonKey.length > 0 ? nonKey : keys.slice(0, 1);
+    return insert.onDuplicateKeyUpdate((eb) =>
+      Object.fromEntries(updated.map((c) => [c, eb.fn('values', [eb.ref(c)])])),
+    );
+  }
+  return insert.onConflict((oc) =>
+    nonKey.length === 0
+      ? oc.columns([...keys]).doNothing()
+      : oc
+          .columns([...keys])
+          .doUpdateSet((eb) => Object.fromEntries(nonKey.map((c) => [c, eb.ref(`excluded.${c}`)]))),
+  );
+}
