@@ -51,6 +51,30 @@ export type BatchItemRunner = (
 
 let batchCounter = 0;
 
+/**
+ * A timeout signal whose timer keeps the process alive until it fires or is cleared (unlike
+ * `AbortSignal.timeout`, whose unref'd timer lets a process exit with the record's promise unsettled).
+ */
+export class RefTimeout {
+  private readonly controller = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(ms: number) {
+    this.timer = setTimeout(
+      () => this.controller.abort(new DOMException('The operation timed out.', 'TimeoutError')),
+      ms,
+    );
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
 /** Bounded-concurrency runner shared by SimpleFSM and AdvancedFSM; one bad record never stops the others. */
 export async function runBatch(
   runItem: BatchItemRunner,
@@ -73,7 +97,8 @@ export async function runBatch(
   const controller = new AbortController();
   const outer: AbortSignal[] = [controller.signal];
   if (options.signal) outer.push(options.signal);
-  if (options.timeoutMs !== undefined) outer.push(AbortSignal.timeout(options.timeoutMs));
+  const timer = options.timeoutMs === undefined ? undefined : new RefTimeout(options.timeoutMs);
+  if (timer) outer.push(timer.signal);
   const signal = outer.length === 1 ? controller.signal : AbortSignal.any(outer);
 
   let next = 0;
@@ -115,7 +140,11 @@ export async function runBatch(
       progress();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(total, 1)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(total, 1)) }, worker));
+  } finally {
+    timer?.clear();
+  }
 
   // Records never started still get a result, so results stay aligned with the input.
   for (let i = 0; i < total; i++) {

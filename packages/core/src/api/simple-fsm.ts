@@ -8,13 +8,21 @@ import { Execution, type ExecutionEnv, PAUSED } from '../engine/execution.js';
 import { compileJsonSchema, createFunctionResolver } from '../functions/index.js';
 import type { BatchInfo, FsmLogger } from '../functions/types.js';
 import type { ExecutionHistory } from '../history/execution-history.js';
-import { type HistoryStore, isCheckpointStore } from '../interfaces/history-store.js';
+import {
+  type BatchItemRecord,
+  type CheckpointStore,
+  type FinishedExecution,
+  type HistoryStore,
+  isCheckpointStore,
+  isStepLogStore,
+  type StepLogEntry,
+} from '../interfaces/history-store.js';
 import { type ResourceBroker, poolOptionsFromConfig } from '../interfaces/resource.js';
 import { compilePlan } from '../plan/compile.js';
 import { type ProcessingMode, selectEntry } from '../engine/network-selection.js';
 import type { CompiledState, ExecutionPlan } from '../plan/types.js';
 import { BasicResourceManager } from '../resources/index.js';
-import { type BatchOptions, type BatchResult, runBatch } from './batch.js';
+import { type BatchOptions, type BatchResult, RefTimeout, runBatch } from './batch.js';
 import { planToDot, planToMermaid } from './graph.js';
 import { type ResultStream, type StreamOptions, runStream } from './stream.js';
 import type { ExecutionResult, FsmOptions, ProcessOptions } from './types.js';
@@ -112,7 +120,7 @@ async function createBroker(config: FsmConfig, options: FsmOptions): Promise<Res
 export class BaseFsm {
   protected readonly prepared: PreparedFsm;
   private closed = false;
-  private readonly running = new Set<AbortController>();
+  private closing: AbortController | undefined;
 
   protected constructor(prepared: PreparedFsm) {
     this.prepared = prepared;
@@ -238,7 +246,7 @@ export class BaseFsm {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const controller of this.running) controller.abort(new Error('FSM closed'));
+    this.closing?.abort(new Error('FSM closed'));
     await this.prepared.broker?.close();
   }
 
@@ -260,12 +268,12 @@ export class BaseFsm {
     options: ProcessOptions,
     batch: BatchInfo | undefined,
     mode: ProcessingMode = batch ? 'batch' : 'single',
+    recordItem = false,
   ): Promise<ExecutionResult> {
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? this.prepared.plan.timeoutMs;
-    const controller = this.prepared.plan.usesResources ? new AbortController() : undefined;
-    if (controller) this.running.add(controller);
-    const signal = combineSignals(options.signal, timeoutMs, controller?.signal);
+    const timer = timeoutMs === undefined ? undefined : new RefTimeout(timeoutMs);
+    const signal = combineSignals(options.signal, timer?.signal, this.closingSignal());
     const execution = new Execution(
       this.prepared.env,
       options.executionId ?? nextExecutionId(),
@@ -274,17 +282,30 @@ export class BaseFsm {
       { signal, batch },
     );
     try {
-      return await this.runDurably(execution, signal);
+      return await this.runDurably(execution, signal, recordItem);
     } finally {
-      if (controller) this.running.delete(controller);
+      timer?.clear();
     }
   }
 
+  /** One controller for the whole FSM (not one per record): `close()` aborts what holds resources. */
+  private closingSignal(): AbortSignal | undefined {
+    if (!this.prepared.plan.usesResources) return undefined;
+    this.closing ??= new AbortController();
+    return this.closing.signal;
+  }
+
   /**
-   * Runs to the end, writing a checkpoint per the `checkpoint` policy when the storage keeps them; the
-   * history is saved before the checkpoint is deleted, so a crash in between never re-runs a finished record.
+   * Runs to the end, writing a checkpoint per the `checkpoint` policy when the storage keeps them: one
+   * step-log row per step when the store has a step log, else a full snapshot. Finishing saves the
+   * history (and the batch item, with `recordItem`) and deletes the checkpoint — in one transaction
+   * with a step-log store, in that order otherwise, so a crash in between never re-runs a finished record.
    */
-  private async runDurably(execution: Execution, signal: AbortSignal | undefined): Promise<ExecutionResult> {
+  private async runDurably(
+    execution: Execution,
+    signal: AbortSignal | undefined,
+    recordItem: boolean,
+  ): Promise<ExecutionResult> {
     const storage = this.prepared.options.storage;
     const policy = this.prepared.options.checkpoint;
     const store =
@@ -293,38 +314,92 @@ export class BaseFsm {
       const every = policy === 'every-step' ? 1 : (policy as { every: number }).every;
       let arrivals = 0;
       execution.pauseWhen = () => ++arrivals % every === 0;
-      if (execution.path.length === 0) await store.saveCheckpoint(execution.snapshot());
+      // A batch item can start again from its input record; a single execution needs a checkpoint to be resumable.
+      if (execution.path.length === 0 && !recordItem) await this.checkpoint(store, execution);
     }
     let outcome = await drive(execution, signal);
     while (outcome === PAUSED) {
       if (!store) throw new MisuseError('process() cannot pause; use AdvancedFSM for breakpoints');
-      await store.saveCheckpoint(execution.snapshot());
+      await this.checkpoint(store, execution);
       outcome = await drive(execution, signal);
     }
     // Stopped by its caller (not failed): the checkpoint stays, so a resume continues from it.
     if (store && outcome.error?.code === 'ABORTED') return outcome;
-    await this.saveHistory(outcome);
-    if (store) await store.deleteCheckpoint(execution.id);
+    await this.finishRecord(outcome, outcome.history, recordItem && outcome.error?.code !== 'ABORTED');
     return outcome;
+  }
+
+  private checkpoint(store: CheckpointStore, execution: Execution): Promise<void> {
+    if (!isStepLogStore(store)) return store.saveCheckpoint(execution.snapshot());
+    const snapshot = execution.snapshot(false);
+    const entry: StepLogEntry = {
+      executionId: execution.id,
+      fsm: snapshot.fsm,
+      // Rises with every pause and continues after a resume (transitions are restored).
+      seq: snapshot.transitions * 2 + (snapshot.phase === 'select' ? 1 : 0),
+      snapshot,
+    };
+    if (execution.recorder) entry.steps = execution.recorder.takeDelta();
+    return store.appendStep(entry);
+  }
+
+  /** Saves what a finished record leaves behind and deletes its checkpoint, on every path that finishes one. */
+  private async finishRecord(
+    result: ExecutionResult,
+    history: ExecutionHistory | undefined,
+    recordItem: boolean,
+  ): Promise<void> {
+    const storage = this.prepared.options.storage;
+    if (!storage) return;
+    let batchItem: FinishedExecution['batchItem'];
+    if (recordItem && result.batchId !== undefined && result.itemIndex !== undefined) {
+      const { history: _omit, ...stored } = result;
+      batchItem = {
+        batchId: result.batchId,
+        itemIndex: result.itemIndex,
+        executionId: result.executionId,
+        success: result.success,
+        result: stored,
+      };
+    }
+    if (isStepLogStore(storage)) {
+      const finished: FinishedExecution = { executionId: result.executionId };
+      if (history) finished.history = history;
+      if (batchItem) finished.batchItem = batchItem;
+      await storage.finishExecution(finished);
+      return;
+    }
+    // A failed save throws (a StorageError from the store): history is never dropped silently.
+    if (history) await storage.save(history);
+    if (!isCheckpointStore(storage)) return;
+    if (batchItem) await storage.saveBatchItems(batchItem.batchId, [batchItem]);
+    await storage.deleteCheckpoint(result.executionId);
+  }
+
+  private checkpointStorage(operation: string): HistoryStore & CheckpointStore {
+    const storage = this.prepared.options.storage;
+    if (!isCheckpointStore(storage) || !storage) {
+      throw new MisuseError(
+        `${operation} needs options.storage that keeps checkpoints (e.g. createStorage("sqlite:./fsm.db"))`,
+      );
+    }
+    return storage;
   }
 
   /**
    * Continues an execution after a crash from its last checkpoint (never re-running completed steps);
-   * an execution that had already finished is reported from its history without running again.
+   * an execution that had already finished is reported from its history without running again (and a
+   * checkpoint left behind by a crash is deleted).
    */
   protected async resumeExecution(
     executionId: string,
     options: Omit<ProcessOptions, 'executionId' | 'initialState'> = {},
+    recordItem = false,
   ): Promise<ExecutionResult> {
     this.assertOpen();
-    const storage = this.prepared.options.storage;
-    if (!isCheckpointStore(storage) || !storage) {
-      throw new MisuseError(
-        'resume() needs options.storage that keeps checkpoints (e.g. createStorage("sqlite:./fsm.db"))',
-      );
-    }
-    const history = await storage.load(executionId);
-    if (history && history.status !== 'running' && history.output) return resultFromHistory(history);
+    const storage = this.checkpointStorage('resume()');
+    const finished = await this.finishedResult(storage, executionId, recordItem);
+    if (finished) return finished;
     const snapshot = await storage.loadCheckpoint(executionId);
     if (!snapshot) throw new FsmError('SNAPSHOT_INVALID', `no checkpoint for execution "${executionId}"`);
     if (snapshot.fsm !== this.name) {
@@ -334,7 +409,8 @@ export class BaseFsm {
       );
     }
     const timeoutMs = options.timeoutMs ?? this.prepared.plan.timeoutMs;
-    const signal = combineSignals(options.signal, timeoutMs, undefined);
+    const timer = timeoutMs === undefined ? undefined : new RefTimeout(timeoutMs);
+    const signal = combineSignals(options.signal, timer?.signal, this.closingSignal());
     const execution = new Execution(
       this.prepared.env,
       executionId,
@@ -346,65 +422,121 @@ export class BaseFsm {
       },
     );
     execution.restore(snapshot);
-    return this.runDurably(execution, signal);
+    try {
+      return await this.runDurably(execution, signal, recordItem);
+    } finally {
+      timer?.clear();
+    }
+  }
+
+  /** A finished execution's result from its history, after finishing what a crash left undone. */
+  private async finishedResult(
+    storage: HistoryStore & CheckpointStore,
+    executionId: string,
+    recordItem: boolean,
+  ): Promise<ExecutionResult | undefined> {
+    const history = await storage.load(executionId);
+    if (!history || history.status === 'running' || !history.output) return undefined;
+    const result = resultFromHistory(history);
+    await this.finishRecord(result, undefined, recordItem);
+    return result;
+  }
+
+  /**
+   * Runs one item of a durable batch: continues it from its checkpoint, reports it from its history
+   * when it finished but was not recorded, or runs it from its record.
+   */
+  private async runDurableItem(
+    record: unknown,
+    batch: BatchInfo,
+    options: ProcessOptions,
+    maybeStarted: boolean,
+  ): Promise<ExecutionResult> {
+    const storage = this.checkpointStorage('a durable batch');
+    // Deterministic ids let a resumed batch continue an in-flight record from its last checkpoint.
+    const executionId = `${batch.batchId}:${batch.itemIndex}`;
+    if (maybeStarted) {
+      const finished = await this.finishedResult(storage, executionId, true);
+      if (finished) return finished;
+      if (await storage.loadCheckpoint(executionId)) return this.resumeExecution(executionId, options, true);
+    }
+    return this.runOne(record, { ...options, executionId }, batch, 'batch', true);
+  }
+
+  /**
+   * Which items of a batch may have started before a crash: with a step-log store that lists its
+   * checkpoints, exactly those (read once); otherwise every item is looked up.
+   */
+  private async startedItems(
+    storage: HistoryStore & CheckpointStore,
+    batchId: string,
+  ): Promise<((index: number) => boolean) | undefined> {
+    if (!isStepLogStore(storage) || !storage.listCheckpoints) return undefined;
+    const prefix = `${batchId}:`;
+    const started = new Set<number>();
+    for (const id of await storage.listCheckpoints(prefix)) started.add(Number(id.slice(prefix.length)));
+    return (index) => started.has(index);
   }
 
   /**
    * Runs a batch whose finished items are recorded in the checkpoint store; calling it again with the
-   * same `batchId` and the same records (after a crash) runs only the items not yet recorded.
+   * same `batchId` and the same records (after a crash) runs only the items not yet recorded. Its result
+   * holds every record's result; `processDurableStream` runs the same in constant memory.
    */
   async processDurableBatch(
     records: Iterable<unknown> | AsyncIterable<unknown>,
     options: BatchOptions & { batchId: string },
   ): Promise<BatchResult> {
     this.assertOpen();
-    const storage = this.prepared.options.storage;
-    if (!isCheckpointStore(storage) || !storage) {
-      throw new MisuseError('processDurableBatch() needs options.storage that keeps checkpoints');
-    }
+    const storage = this.checkpointStorage('processDurableBatch()');
     const completed = new Map<number, ExecutionResult>();
     for (const item of await storage.loadBatchItems(options.batchId))
       completed.set(item.itemIndex, item.result as ExecutionResult);
-    const userOnResult = options.onResult;
-    const batchId = options.batchId;
-    // Deterministic ids let a resumed batch continue an in-flight record from its last checkpoint.
-    const runItem = async (record: unknown, batch: BatchInfo, signal: AbortSignal | undefined) => {
-      const executionId = `${batchId}:${batch.itemIndex}`;
-      if (await storage.loadCheckpoint(executionId))
-        return this.resumeExecution(executionId, itemOptions(signal, options.recordTimeoutMs));
-      // A crash between saving the history and recording the batch item leaves a finished
-      // execution without a checkpoint: report it, don't run the record again.
-      const finished = await storage.load(executionId);
-      if (finished && finished.status !== 'running' && finished.output) return resultFromHistory(finished);
-      return this.runOne(record, { executionId, ...itemOptions(signal, options.recordTimeoutMs) }, batch);
-    };
-    return runBatch(runItem, records, {
-      ...options,
-      completed,
-      onResult: async (result) => {
-        // An aborted record is not finished: it is left for the resumed batch to continue.
-        if (result.error?.code === 'ABORTED') {
-          await userOnResult?.(result);
-          return;
-        }
-        const { history: _omit, ...stored } = result;
-        await storage.saveBatchItems(batchId, [
-          {
-            itemIndex: result.itemIndex as number,
-            executionId: result.executionId,
-            success: result.success,
-            result: stored,
-          },
-        ]);
-        await userOnResult?.(result);
-      },
-    });
+    const started = await this.startedItems(storage, options.batchId);
+    return runBatch(
+      (record, batch, signal) =>
+        this.runDurableItem(
+          record,
+          batch,
+          itemOptions(signal, options.recordTimeoutMs),
+          started ? started(batch.itemIndex) : true,
+        ),
+      records,
+      { ...options, completed },
+    );
   }
 
-  /** A failed save throws (a StorageError from the store): history is never dropped silently. */
-  private async saveHistory(result: ExecutionResult): Promise<void> {
-    const storage = this.prepared.options.storage;
-    if (storage && result.history) await storage.save(result.history);
+  /**
+   * A durable batch as a stream: results in input order (a window of at most `highWaterMark` records
+   * in memory), each record's history, batch item and checkpoint written as it finishes. Run again with
+   * the same `batchId` and records after a crash: finished items come back from the store (read in
+   * index order, page by page), in-flight ones continue from their checkpoints, the rest run.
+   */
+  processDurableStream(
+    records: AsyncIterable<unknown> | Iterable<unknown>,
+    options: StreamOptions & { batchId: string },
+  ): ResultStream {
+    this.assertOpen();
+    const storage = this.checkpointStorage('processDurableStream()');
+    const batchId = options.batchId;
+    const items = withBatchItems(records, storage, batchId);
+    let started: Promise<((index: number) => boolean) | undefined> | undefined;
+    return runStream(
+      async (value, signal) => {
+        const item = value as DurableItem;
+        if (item.stored) return item.stored;
+        started ??= this.startedItems(storage, batchId);
+        const isStarted = await started;
+        return this.runDurableItem(
+          item.record,
+          { batchId, itemIndex: item.index },
+          itemOptions(signal, options.recordTimeoutMs),
+          isStarted ? isStarted(item.index) : true,
+        );
+      },
+      items,
+      options,
+    );
   }
 }
 
@@ -429,17 +561,59 @@ export class SimpleFSM extends BaseFsm {
   }
 }
 
-/** One signal that aborts on the caller's signal, the timeout, or the FSM closing — whichever comes first. */
+/**
+ * One signal that aborts on the caller's signal, the timeout, or the FSM closing — whichever comes
+ * first. Nothing is allocated when only one of them (or none) is given.
+ */
 function combineSignals(
   caller: AbortSignal | undefined,
-  timeoutMs: number | undefined,
+  timeout: AbortSignal | undefined,
   closing: AbortSignal | undefined,
 ): AbortSignal | undefined {
+  const count = (caller ? 1 : 0) + (timeout ? 1 : 0) + (closing ? 1 : 0);
+  if (count === 0) return undefined;
+  if (count === 1) return caller ?? timeout ?? closing;
   const signals: AbortSignal[] = [];
   if (caller) signals.push(caller);
-  if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
+  if (timeout) signals.push(timeout);
   if (closing) signals.push(closing);
-  return signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  return AbortSignal.any(signals);
+}
+
+/** A record's input with its index, or its stored result when the batch finished it before. */
+interface DurableItem {
+  index: number;
+  record: unknown;
+  stored: ExecutionResult | undefined;
+}
+
+/** Numbers the records and merges the batch's finished items (both in index order) into them. */
+async function* withBatchItems(
+  records: AsyncIterable<unknown> | Iterable<unknown>,
+  storage: CheckpointStore,
+  batchId: string,
+): AsyncGenerator<DurableItem> {
+  const done = (
+    isStepLogStore(storage) && storage.streamBatchItems
+      ? storage.streamBatchItems(batchId)
+      : await storage.loadBatchItems(batchId)
+  ) as AsyncIterable<BatchItemRecord> | Iterable<BatchItemRecord>;
+  const doneIterator =
+    Symbol.asyncIterator in Object(done)
+      ? (done as AsyncIterable<BatchItemRecord>)[Symbol.asyncIterator]()
+      : (done as Iterable<BatchItemRecord>)[Symbol.iterator]();
+  let head = await doneIterator.next();
+  let index = 0;
+  try {
+    for await (const record of records) {
+      while (!head.done && head.value.itemIndex < index) head = await doneIterator.next();
+      const stored = !head.done && head.value.itemIndex === index ? head.value.result : undefined;
+      yield { index, record, stored: stored as ExecutionResult | undefined };
+      index++;
+    }
+  } finally {
+    if (!head.done) await doneIterator.return?.();
+  }
 }
 
 function itemOptions(signal: AbortSignal | undefined, timeoutMs: number | undefined): ProcessOptions {

@@ -1,5 +1,6 @@
 import { MisuseError } from '../errors/errors.js';
 import { FsmError } from '../errors/fsm-error.js';
+import { RefTimeout } from './batch.js';
 import type { ExecutionResult } from './types.js';
 
 export interface StreamOptions {
@@ -62,7 +63,8 @@ export function runStream(
     const controller = new AbortController();
     const signals = [controller.signal];
     if (options.signal) signals.push(options.signal);
-    if (options.timeoutMs !== undefined) signals.push(AbortSignal.timeout(options.timeoutMs));
+    const timer = options.timeoutMs === undefined ? undefined : new RefTimeout(options.timeoutMs);
+    if (timer) signals.push(timer.signal);
     const signal = signals.length === 1 ? controller.signal : AbortSignal.any(signals);
     const iterator: AsyncIterator<unknown> | Iterator<unknown> =
       Symbol.asyncIterator in Object(source)
@@ -122,6 +124,7 @@ export function runStream(
         yield (slot as Slot).result as ExecutionResult;
       }
     } finally {
+      timer?.clear();
       controller.abort(new Error('stream closed'));
       const failures = await closeAll(window, sourceDone ? undefined : iterator, source);
       // Cleanup failures must reach the consumer even when it stopped early (break → return()).

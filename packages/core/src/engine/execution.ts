@@ -697,8 +697,11 @@ export class Execution {
     });
   }
 
-  /** Plain JSON of where the execution is; only between steps (before entering, or before choosing an arc). */
-  snapshot(): ExecutionSnapshot {
+  /**
+   * Plain JSON of where the execution is; only between steps (before entering, or before choosing an arc).
+   * `withSteps: false` leaves the history steps out (a step log stores them as deltas).
+   */
+  snapshot(withSteps = true): ExecutionSnapshot {
     const atStart = this.phase === ENTER && !this.entering;
     const atSelect = (this.phase === SELECT && this.arcIndex === 0) || this.phase === ARRIVED;
     if (!atStart && !atSelect) {
@@ -727,7 +730,7 @@ export class Execution {
       stack: frames,
       variables: serializeData(this.context.variables),
     };
-    if (this.recorder) snapshot.steps = serializeData(this.recorder.steps);
+    if (this.recorder && withSteps) snapshot.steps = serializeData(this.recorder.steps);
     if (this.context.batch) snapshot.batch = { ...this.context.batch };
     if (this.env.runMetadata) snapshot.metadata = { ...this.env.runMetadata };
     return snapshot;
@@ -768,6 +771,12 @@ export class Execution {
     if (snapshot.phase === 'select') {
       this.phase = SELECT;
       this.arcIndex = 0;
+    }
+    // The history continues where the snapshot's steps end, so a resumed record has one whole history.
+    if (this.recorder && Array.isArray(snapshot.steps)) {
+      const pushers = this.recorder.restore(snapshot.steps as HistoryStep[], this.stack.length);
+      for (let i = 0; i < pushers.length; i++) (this.stack[i] as Frame).step = pushers[i];
+      if (snapshot.phase === 'select') this.currentStep = this.recorder.last();
     }
   }
 }

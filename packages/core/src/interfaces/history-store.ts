@@ -1,7 +1,12 @@
 import type { ExecutionHistory } from '../history/execution-history.js';
-import type { HistoryQuery, HistorySummary } from '../history/types.js';
+import type { HistoryQuery, HistoryStep, HistorySummary } from '../history/types.js';
 import type { ExecutionSnapshot } from '../engine/snapshot.js';
-import type { ExecutionFilter, ExecutionSearch, ExecutionSearchPage, FlowSummary } from '../history/flow-summary.js';
+import type {
+  ExecutionFilter,
+  ExecutionSearch,
+  ExecutionSearchPage,
+  FlowSummary,
+} from '../history/flow-summary.js';
 
 /** Saves and finds execution histories. Implemented by `@fsm/storage` backends and third parties. */
 export interface HistoryStore {
@@ -43,11 +48,55 @@ export interface BatchItemRecord {
 export interface CheckpointStore {
   readonly specificationVersion: 'v1';
   saveCheckpoint(snapshot: ExecutionSnapshot): Promise<void>;
+  /** The latest checkpoint, from `saveCheckpoint` or (in a `StepLogStore`) assembled from the step log. */
   loadCheckpoint(executionId: string): Promise<ExecutionSnapshot | undefined>;
+  /** Deletes the checkpoint and, in a `StepLogStore`, every step-log entry of the execution. */
   deleteCheckpoint(executionId: string): Promise<boolean>;
   /** Records finished batch items (idempotent per batchId + itemIndex). */
   saveBatchItems(batchId: string, items: BatchItemRecord[]): Promise<void>;
   loadBatchItems(batchId: string): Promise<BatchItemRecord[]>;
+}
+
+/** A history step without its sub-network steps, and the index of its parent step (-1 at the top). */
+export interface FlatStep {
+  parent: number;
+  step: Omit<HistoryStep, 'children'>;
+}
+
+/**
+ * One progress row of a running execution: where it is (a snapshot without `steps`), and the history
+ * steps entered or changed since the previous row — flat, in the order they were entered, replacing
+ * the steps from index `from` on. Appending it costs what the step added, not the history so far.
+ */
+export interface StepLogEntry {
+  executionId: string;
+  fsm: string;
+  /** 1, 2, 3… per execution; the highest is the current checkpoint. */
+  seq: number;
+  snapshot: ExecutionSnapshot;
+  steps?: { from: number; entries: FlatStep[] };
+}
+
+/** What finishing a record writes, atomically: its history, its batch item, and the end of its step log. */
+export interface FinishedExecution {
+  executionId: string;
+  history?: ExecutionHistory;
+  batchItem?: BatchItemRecord & { batchId: string };
+}
+
+/**
+ * Optional capability of a `CheckpointStore`: an append-only step log. `appendStep` and
+ * `finishExecution` of concurrent records may be committed together (group commit); each promise
+ * resolves once its own write is durable. Stores without it get full snapshots via `saveCheckpoint`.
+ */
+export interface StepLogStore extends CheckpointStore {
+  appendStep(entry: StepLogEntry): Promise<void>;
+  /** Saves the history and the batch item (when given) and deletes the checkpoint and step log, in one transaction. */
+  finishExecution(finished: FinishedExecution): Promise<void>;
+  /** Ids of the executions with a checkpoint or step log whose id starts with `prefix` (a batch's in-flight items). */
+  listCheckpoints?(prefix: string): Promise<string[]>;
+  /** The batch's finished items in index order, read page by page (constant memory on resume). */
+  streamBatchItems?(batchId: string): AsyncIterable<BatchItemRecord>;
 }
 
 export function isCheckpointStore(value: unknown): value is CheckpointStore {
@@ -56,5 +105,13 @@ export function isCheckpointStore(value: unknown): value is CheckpointStore {
     value !== null &&
     typeof (value as CheckpointStore).saveCheckpoint === 'function' &&
     typeof (value as CheckpointStore).loadCheckpoint === 'function'
+  );
+}
+
+export function isStepLogStore(value: unknown): value is StepLogStore {
+  return (
+    isCheckpointStore(value) &&
+    typeof (value as StepLogStore).appendStep === 'function' &&
+    typeof (value as StepLogStore).finishExecution === 'function'
   );
 }
