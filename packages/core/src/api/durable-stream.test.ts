@@ -33,11 +33,15 @@ class StepLogMemory implements HistoryStore, StepLogStore {
     const json = this.histories.get(id);
     return json ? ExecutionHistory.fromJSON(json) : undefined;
   }
-  async *query(): AsyncIterable<HistorySummary> {}
+  async *query(): AsyncIterable<HistorySummary> {
+    yield* [];
+  }
   async delete(id: string) {
     return this.histories.delete(id);
   }
-  async close() {}
+  async close() {
+    return undefined;
+  }
   async saveCheckpoint(): Promise<void> {
     throw new Error('a step-log store gets no full snapshots');
   }
