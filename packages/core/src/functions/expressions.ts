@@ -2,6 +2,7 @@ import { parse as parseCel } from '@marcbachmann/cel-js';
 import jsonata from 'jsonata';
 import type { ExpressionLanguage } from '../config/types.js';
 import { ConfigError } from '../errors/errors.js';
+import { type AstNode, compileJsonataAst, type JsonataBindings } from './jsonata-compiler/compile.js';
 import type { FunctionContext } from './types.js';
 
 export type CompiledExpression = {
@@ -58,13 +59,36 @@ function compileJsonata(code: string, path: string): CompiledExpression {
       },
     ]);
   }
+  const failed = (error: unknown) =>
+    new Error(`JSONata expression "${excerpt(code)}" failed: ${(error as Error).message}`);
+  const compiled = compileJsonataAst(expression.ast() as AstNode);
+  if (typeof compiled === 'function') {
+    // Reused per call: a compiled expression runs synchronously and is never re-entered.
+    const bindings: JsonataBindings = { params: undefined, state: undefined, context: undefined };
+    return {
+      sync: true,
+      evaluate(data, context) {
+        bindings.params = context.params;
+        bindings.state = context.state;
+        bindings.context = context;
+        try {
+          return compiled(data, bindings);
+        } catch (error) {
+          throw failed(error);
+        } finally {
+          bindings.context = undefined;
+        }
+      },
+    };
+  }
+  // The compiler declined (compiled.declined says why): JSONata's own interpreter, which is async.
   return {
     sync: false,
     async evaluate(data, context) {
       try {
         return await expression.evaluate(data, { params: context.params, state: context.state, context });
       } catch (error) {
-        throw new Error(`JSONata expression "${excerpt(code)}" failed: ${(error as Error).message}`);
+        throw failed(error);
       }
     },
   };

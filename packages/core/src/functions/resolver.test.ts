@@ -89,10 +89,10 @@ describe('createFunctionResolver lookup', () => {
 });
 
 describe('expressions', () => {
-  it('jsonata conditions and transforms ($merge, = comparison), async', async () => {
+  it('jsonata conditions and transforms ($merge, = comparison), compiled to sync closures', async () => {
     const resolver = createFunctionResolver();
     const cond = await resolver.resolve({ type: 'expression', code: 'region = "US"' }, 'condition', 'p');
-    expect(cond.sync).toBe(false);
+    expect(cond.sync).toBe(true);
     expect(await cond.call({ region: 'US' }, ctx())).toBe(true);
     const t = await resolver.resolve(
       { type: 'expression', code: '$merge([$, {"total": amount * 2}])' },
