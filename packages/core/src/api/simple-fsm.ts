@@ -55,6 +55,7 @@ export async function prepareFsm(source: string | object, options: FsmOptions = 
     knownResources: Object.keys(options.resources ?? {}),
   };
   if (options.env) loadOptions.env = options.env;
+  if (options.allowedRoots) loadOptions.allowedRoots = options.allowedRoots;
   const loaded = await loadConfigWithWarnings(source, loadOptions);
   const logger = options.logger ?? SILENT_LOGGER;
   for (const warning of loaded.warnings)

@@ -45,6 +45,8 @@ export interface FsmOptions {
   runMetadata?: Record<string, unknown>;
   /** Environment for `${VAR}` substitution; defaults to `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Folders besides the config's own that `$include`/`$import` may read (see `loadConfig`). */
+  allowedRoots?: readonly string[];
   logger?: FsmLogger;
 }
 

@@ -1,27 +1,90 @@
-import { dirname, relative, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { type ConfigIssue, ConfigError, FsmError } from '../errors/index.js';
 import { type Env, substituteString } from './env.js';
-import { readConfigFile } from './parse.js';
+import { DEFAULT_MAX_CONFIG_BYTES, MAX_CONFIG_VALUES, readConfigFile } from './parse.js';
 import { childPath, isPlainObject } from './path.js';
 
 export interface IncludeContext {
   env: Env;
   issues: ConfigIssue[];
-  /** Parsed files by absolute path: each file is read and parsed once per load. */
+  /**
+   * Resolved content of each included file by real path: each file is read, parsed and resolved once per
+   * load (a diamond of includes stays linear). Cached values are shared, never mutated: merges copy, and
+   * env substitution copies the whole tree afterwards.
+   */
   cache: Map<string, unknown>;
   /** Directory that file names in cycle messages are shown relative to. */
   displayDir: string;
+  /** Real paths of the folders whose files may be included (the top config's folder, plus allowed roots). */
+  roots: readonly string[];
+  /** Largest included file, in bytes. */
+  maxBytes?: number;
+  /** Values left to visit while resolving; merges of shared content could otherwise take exponential time. */
+  budget?: { left: number; reported: boolean };
+}
+
+/** Real path of a folder, or its absolute path when it does not exist (then it contains no file). */
+export function realFolder(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return resolve(dir);
+    throw error;
+  }
+}
+
+/** The real path of the nearest existing folder above `file`, joined with the rest of `file`'s path. */
+function nearestRealPath(file: string): string {
+  const rest: string[] = [];
+  let current = file;
+  for (;;) {
+    const parent = dirname(current);
+    rest.unshift(basename(current));
+    if (parent === current) return file;
+    current = parent;
+    try {
+      return join(realpathSync(current), ...rest);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return file;
+    }
+  }
+}
+
+/** Whether `file` (a real path) lies inside folder `root` (a real path). */
+export function isInside(file: string, root: string): boolean {
+  const rel = relative(root, file);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+function spend(ctx: IncludeContext, path: string, amount: number): boolean {
+  const budget = ctx.budget;
+  if (budget === undefined) return true;
+  budget.left -= amount;
+  if (budget.left >= 0) return true;
+  if (!budget.reported) {
+    budget.reported = true;
+    ctx.issues.push({
+      path,
+      message: `the config expands to more than ${MAX_CONFIG_VALUES} values through its includes (a file included too often?)`,
+    });
+  }
+  return false;
 }
 
 /** Deep merge where `over` wins; objects merge key by key, anything else (arrays included) is replaced. */
 export function deepMerge(
   base: Record<string, unknown>,
   over: Record<string, unknown>,
+  ctx?: IncludeContext,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
+    if (ctx !== undefined && !spend(ctx, '', 1)) return out;
     const current = out[key];
-    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    // Merging a shared object with itself changes nothing; skipping it keeps diamonds of includes linear.
+    if (current === value) continue;
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value, ctx) : value;
   }
   return out;
 }
@@ -44,22 +107,48 @@ function loadReferenced(
     return undefined;
   }
   const file = resolve(baseDir, substituteString(spec, ctx.env, path, ctx.issues));
-  if (stack.includes(file)) {
-    const chain = [...stack.slice(stack.indexOf(file)), file].map((f) => display(ctx, f)).join(' → ');
-    ctx.issues.push({ path, message: `include cycle: ${chain}`, file: stack.at(-1) ?? file });
+  let real: string;
+  let missing: unknown;
+  try {
+    real = realpathSync(file);
+  } catch (error) {
+    // Check a missing file by its nearest existing folder, so a refusal does not tell what exists outside.
+    real = nearestRealPath(file);
+    missing = error;
+  }
+  if (!ctx.roots.some((root) => isInside(real, root))) {
+    const shown = real === file ? file : `${file} (${real})`;
+    ctx.issues.push({
+      path,
+      message:
+        `refusing to read ${shown}: outside the folders a config may include from (${ctx.roots.join(', ')}); ` +
+        'allow more with the allowedRoots option or --allow-read',
+      file: stack.at(-1) ?? file,
+    });
     return undefined;
   }
-  if (!ctx.cache.has(file)) {
-    try {
-      ctx.cache.set(file, readConfigFile(file));
-    } catch (error) {
-      if (!(FsmError.is(error) && error instanceof ConfigError)) throw error;
-      for (const issue of error.issues) ctx.issues.push({ ...issue, path });
-      return undefined;
-    }
+  if (missing !== undefined) {
+    const reason = missing instanceof Error ? missing.message : String(missing);
+    ctx.issues.push({ path, message: `cannot read config file ${file}: ${reason}`, file });
+    return undefined;
   }
-  const raw = ctx.cache.get(file);
-  return { file, value: resolveIncludes(raw, dirname(file), [...stack, file], '', ctx) };
+  if (stack.includes(real)) {
+    const chain = [...stack.slice(stack.indexOf(real)), real].map((f) => display(ctx, f)).join(' → ');
+    ctx.issues.push({ path, message: `include cycle: ${chain}`, file: stack.at(-1) ?? real });
+    return undefined;
+  }
+  if (ctx.cache.has(real)) return { file: real, value: ctx.cache.get(real) };
+  let raw: unknown;
+  try {
+    raw = readConfigFile(real, { maxBytes: ctx.maxBytes ?? DEFAULT_MAX_CONFIG_BYTES, regularOnly: true });
+  } catch (error) {
+    if (!(FsmError.is(error) && error instanceof ConfigError)) throw error;
+    for (const issue of error.issues) ctx.issues.push({ ...issue, path });
+    return undefined;
+  }
+  const value = resolveIncludes(raw, dirname(real), [...stack, real], '', ctx);
+  ctx.cache.set(real, value);
+  return { file: real, value };
 }
 
 function selectPath(value: unknown, dotted: string): { found: boolean; value: unknown } {
@@ -117,7 +206,8 @@ function resolveImport(
 /**
  * Resolves `$include` (merge the file's object under the current keys; current keys win, objects merge
  * deeply, later includes win over earlier ones) and `$import` (replace the value with the file's content, or
- * the part of it at a dotted `path`). File names are relative to the including file.
+ * the part of it at a dotted `path`). File names are relative to the including file; only regular files
+ * whose real path lies inside one of `ctx.roots` are read.
  */
 export function resolveIncludes(
   value: unknown,
@@ -126,6 +216,7 @@ export function resolveIncludes(
   path: string,
   ctx: IncludeContext,
 ): unknown {
+  if (!spend(ctx, path, 1)) return undefined;
   if (Array.isArray(value)) {
     return value.map((item, i) => resolveIncludes(item, baseDir, stack, childPath(path, i), ctx));
   }
@@ -148,7 +239,7 @@ export function resolveIncludes(
       });
       return own;
     }
-    return deepMerge(imported.value, own);
+    return deepMerge(imported.value, own, ctx);
   }
 
   if (Object.hasOwn(value, '$include')) {
@@ -167,9 +258,9 @@ export function resolveIncludes(
         });
         return;
       }
-      merged = deepMerge(merged, loaded.value);
+      merged = deepMerge(merged, loaded.value, ctx);
     });
-    return deepMerge(merged, own);
+    return deepMerge(merged, own, ctx);
   }
   return own;
 }

@@ -1,10 +1,11 @@
+import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type ConfigIssue, ConfigError } from '../errors/index.js';
 import { crossCheck } from './cross-check.js';
 import { type Env, substituteEnv } from './env.js';
-import { resolveIncludes } from './includes.js';
+import { realFolder, resolveIncludes } from './includes.js';
 import { normalizeRaw } from './normalize.js';
-import { readConfigFile } from './parse.js';
+import { DEFAULT_MAX_CONFIG_BYTES, MAX_CONFIG_VALUES, readConfigFile, shapeProblem } from './parse.js';
 import { rawConfigSchema } from './schema.js';
 import type { ConfigWarning, FsmConfig, LoadedConfig } from './types.js';
 import { mapZodIssues, unknownKeyWarnings, withoutKeys } from './zod-issues.js';
@@ -18,6 +19,13 @@ export interface NormalizeOptions {
   baseDir?: string;
   /** Resource names provided by the caller (e.g. `SimpleFSM.create(..., { resources })`), valid without a declaration. */
   knownResources?: readonly string[];
+  /**
+   * Folders, besides the folder of the top config (or `baseDir`), whose files `$include`/`$import` may read.
+   * Links are resolved before the check, so a link inside an allowed folder to a file outside it is refused.
+   */
+  allowedRoots?: readonly string[];
+  /** Largest config file and included file read, in bytes (default 10 MiB). */
+  maxConfigBytes?: number;
 }
 
 export type LoadOptions = NormalizeOptions;
@@ -25,7 +33,6 @@ export type LoadOptions = NormalizeOptions;
 interface InternalOptions extends NormalizeOptions {
   /** Absolute path of the file `raw` was parsed from. */
   sourceFile?: string;
-  cache?: Map<string, unknown>;
 }
 
 function fail(issues: ConfigIssue[], source: string | undefined): never {
@@ -39,13 +46,35 @@ function normalizeInternal(raw: unknown, options: InternalOptions): LoadedConfig
     options.baseDir ?? (options.sourceFile ? dirname(options.sourceFile) : process.cwd()),
   );
   const issues: ConfigIssue[] = [];
+  const rawProblem = options.sourceFile === undefined ? shapeProblem(raw) : undefined;
+  if (rawProblem !== undefined) fail([{ path: '', message: `the config ${rawProblem}` }], source);
 
-  const included = resolveIncludes(raw, baseDir, options.sourceFile ? [options.sourceFile] : [], '', {
+  const realBase = realFolder(baseDir);
+  const roots = [realBase];
+  for (const [i, root] of (options.allowedRoots ?? []).entries()) {
+    try {
+      roots.push(realpathSync(resolve(root)));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      issues.push({ path: '', message: `allowedRoots[${i}]: cannot resolve ${root}: ${reason}` });
+    }
+  }
+  if (issues.length > 0) fail(issues, source);
+
+  const top = options.sourceFile === undefined ? [] : [realpathSync(options.sourceFile)];
+  const included = resolveIncludes(raw, baseDir, top, '', {
     env,
     issues,
-    cache: options.cache ?? new Map(),
-    displayDir: baseDir,
+    cache: new Map(),
+    displayDir: realBase,
+    roots,
+    maxBytes: options.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES,
+    budget: { left: MAX_CONFIG_VALUES, reported: false },
   });
+  if (issues.length > 0) fail(issues, source);
+  // Shared included files and aliases are copied below once per use; refuse what would blow up.
+  const expanded = shapeProblem(included);
+  if (expanded !== undefined) fail([{ path: '', message: `the config ${expanded}` }], source);
   const substituted = substituteEnv(included, env, issues);
   if (issues.length > 0) fail(issues, source);
 
@@ -88,11 +117,9 @@ export async function loadConfigWithWarnings(
 ): Promise<LoadedConfig> {
   if (typeof source !== 'string') return normalizeInternal(source, options);
   const file = resolve(options.baseDir ?? process.cwd(), source);
-  const cache = new Map<string, unknown>();
-  const raw = readConfigFile(file);
-  cache.set(file, raw);
+  const raw = readConfigFile(file, { maxBytes: options.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES });
   const { baseDir: _ignored, ...rest } = options;
-  return normalizeInternal(raw, { ...rest, sourceFile: file, source: options.source ?? file, cache });
+  return normalizeInternal(raw, { ...rest, sourceFile: file, source: options.source ?? file });
 }
 
 /** Loads a config file or object and returns the normalized config (warnings dropped). */
