@@ -1,17 +1,29 @@
-import { existsSync } from 'node:fs';
-import { type FileFormat, fileKind, openReader, parseRecords } from '@fsm/io';
+import { createReadStream, existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { ExecutionResult } from '@fsm/core';
+import { FsmError } from '@fsm/core';
+import { type FileFormat, fileKind, type ParsedRecord, parseRecords } from '@fsm/io';
 import { UsageError } from './exit-codes.js';
 
 export type InputFormat = FileFormat;
 
-/** The format from `--input-format` (`ndjson` means `jsonl`), else from the file's extension via @fsm/io. */
+export interface InputOptions {
+  /** Replace bytes that are not UTF-8 with U+FFFD instead of stopping at them (`--replace-invalid-utf8`). */
+  replaceInvalidUtf8?: boolean;
+}
+
+/**
+ * The format from `--input-format` (`ndjson` means `jsonl`), else JSONL for stdin (SPEC §5), else from
+ * the file's extension via @fsm/io.
+ */
 export function inputFormat(path: string, explicit: string | undefined): InputFormat {
   if (explicit !== undefined) {
     const format = explicit.toLowerCase() === 'ndjson' ? 'jsonl' : explicit.toLowerCase();
     if (format === 'jsonl' || format === 'json' || format === 'csv') return format;
     throw new UsageError(`--input-format must be jsonl, json or csv, not "${explicit}"`);
   }
-  if (path === '-') throw new UsageError('reading stdin needs --input-format jsonl|json|csv');
+  if (path === '-') return 'jsonl';
   try {
     return fileKind(path).format;
   } catch (error) {
@@ -29,18 +41,116 @@ export function inputFormat(path: string, explicit: string | undefined): InputFo
 const csvOptions = (format: InputFormat) => (format === 'csv' ? { cast: true } : {});
 
 /**
- * Records from a file or stdin, through @fsm/io's streaming parsers (JSONL, CSV, JSON arrays; gzip for
- * files): one record at a time, in constant memory. A malformed line stops the run with its file (or
- * `stdin`) and line number.
+ * The parsed input of a run, from a file or stdin, through @fsm/io's streaming parsers (JSONL, CSV,
+ * JSON arrays; gzip for files): one record at a time, in constant memory.
+ *
+ * A record nested too deep is that record's failure, not the run's: `records()` leaves it out and
+ * `withInputFailures()` puts a failed result (`IO_FAILED`, naming file:line) in its place among the
+ * results. Input that cannot be read at all (broken JSON, bytes that are not UTF-8, a missing file)
+ * stops the run with its file (or `stdin`) and line: a usage error, exit 2.
  */
-export async function* readRecords(path: string, format: InputFormat): AsyncGenerator<unknown> {
-  if (path !== '-') {
-    if (!existsSync(path)) throw new UsageError(`input file "${path}" does not exist`);
-    yield* openReader(path, { format, ...csvOptions(format) });
-    return;
+export class RunInput {
+  /** Failed results of unreadable records, each after the number of good records read before it. */
+  private readonly failures: Array<{ after: number; result: ExecutionResult }> = [];
+  private good = 0;
+
+  constructor(
+    readonly path: string,
+    readonly format: InputFormat,
+    private readonly options: InputOptions = {},
+  ) {}
+
+  /** The records that can be run, in input order. */
+  async *records(): AsyncGenerator<unknown> {
+    for await (const parsed of this.parsed()) {
+      if (parsed.bad) {
+        if (parsed.bad.reason !== 'too-deep')
+          throw new UsageError(`${this.source}:${parsed.line}: ${parsed.bad.message}`);
+        this.failures.push({
+          after: this.good,
+          result: inputFailure(`${this.source}:${parsed.line}: ${parsed.bad.message}`),
+        });
+        continue;
+      }
+      this.good++;
+      yield parsed.value;
+    }
   }
-  for await (const parsed of parseRecords(format, process.stdin, 'stdin', csvOptions(format))) {
-    if (parsed.bad) throw new UsageError(`stdin:${parsed.line}: ${parsed.bad.message}`);
-    yield parsed.value;
+
+  /**
+   * The results of `records()` (in input order) with the failed results of the records it left out,
+   * each in its input position.
+   */
+  async *withInputFailures(
+    results: AsyncIterable<ExecutionResult> | Iterable<ExecutionResult>,
+  ): AsyncGenerator<ExecutionResult> {
+    let done = 0;
+    const failures = this.failures;
+    for await (const result of results) {
+      // Result number `done` belongs to good record `done`: read (with what came before it) already.
+      while (failures.length > 0 && (failures[0] as { after: number }).after <= done)
+        yield (failures.shift() as { result: ExecutionResult }).result;
+      yield result;
+      done++;
+    }
+    while (failures.length > 0) yield (failures.shift() as { result: ExecutionResult }).result;
   }
+
+  private get source(): string {
+    return this.path === '-' ? 'stdin' : this.path;
+  }
+
+  private async *parsed(): AsyncGenerator<ParsedRecord> {
+    const options = {
+      ...csvOptions(this.format),
+      ...(this.options.replaceInvalidUtf8 ? { replaceInvalidUtf8: true } : {}),
+    };
+    if (this.path === '-') {
+      yield* parseRecords(this.format, process.stdin, 'stdin', options);
+      return;
+    }
+    if (!existsSync(this.path)) throw new UsageError(`input file "${this.path}" does not exist`);
+    const file = createReadStream(this.path);
+    const input: Readable = fileKind(this.path, this.format).gzip ? file.pipe(createGunzip()) : file;
+    // pipe() does not forward the file's errors to the gunzip stream the parser reads.
+    if (input !== file) file.on('error', (error) => input.destroy(error));
+    try {
+      yield* parseRecords(this.format, input, this.path, options);
+    } catch (error) {
+      if (FsmError.is(error)) throw error;
+      // A read error (EACCES, EISDIR, a corrupt gzip) names the file, not a stack.
+      throw new UsageError(`cannot read "${this.path}": ${(error as Error).message}`, { cause: error });
+    } finally {
+      input.destroy();
+      file.destroy();
+    }
+  }
+}
+
+/** A failed result for an input record that never ran. */
+function inputFailure(message: string): ExecutionResult {
+  return {
+    success: false,
+    finalState: '',
+    data: null,
+    path: [],
+    error: { code: 'IO_FAILED', message },
+    executionId: '',
+    transitions: 0,
+    durationMs: 0,
+  };
+}
+
+/**
+ * Every record of a file or stdin, for callers that need the whole input at once (`run --queue`): any
+ * unreadable record stops with its file and line.
+ */
+export async function* readRecords(
+  path: string,
+  format: InputFormat,
+  options: InputOptions = {},
+): AsyncGenerator<unknown> {
+  const input = new RunInput(path, format, options);
+  yield* input.records();
+  for await (const failed of input.withInputFailures([])) throw new UsageError(failed.error?.message ?? '');
 }

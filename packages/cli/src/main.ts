@@ -23,7 +23,11 @@ function program(setCode: (code: number) => void): Command {
     .command('run <config>')
     .description('run records through a config; one JSON line per record on --output, summary on stderr')
     .option('-i, --input <file>', 'input file (.jsonl/.json/.csv, optionally .gz) or - for stdin', '-')
-    .option('--input-format <format>', 'jsonl | json | csv (default: by extension)')
+    .option('--input-format <format>', 'jsonl | json | csv (default: by extension; jsonl for stdin)')
+    .option(
+      '--replace-invalid-utf8',
+      'replace input bytes that are not UTF-8 with U+FFFD (default: an error)',
+    )
     .option('-o, --output <file>', 'output file or - for stdout', '-')
     .option(
       '-s, --storage <url>',

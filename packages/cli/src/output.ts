@@ -2,9 +2,27 @@ import { once } from 'node:events';
 import type { ExecutionResult } from '@fsm/core';
 import { type FileSink, openWriter } from '@fsm/io';
 
-/** The line `run` writes per record (SPEC §5). */
+/** Error code of a result line whose record's result cannot be written as JSON. */
+export const RESULT_NOT_SERIALIZABLE = 'RESULT_NOT_SERIALIZABLE';
+
+/**
+ * The line `run` writes per record (SPEC §5); a failed line (`RESULT_NOT_SERIALIZABLE`) when the
+ * result cannot be written as JSON.
+ */
 export function resultLine(result: ExecutionResult): string {
-  return `${JSON.stringify(resultRecord(result))}\n`;
+  return `${encodeResult(result).text}\n`;
+}
+
+/** The JSON text of a result line, and the result it stands for. */
+export function encodeResult(result: ExecutionResult): { text: string; result: ExecutionResult } {
+  try {
+    return { text: JSON.stringify(resultRecord(result)), result };
+  } catch (error) {
+    // Nested too deep (RangeError), a cycle or a BigInt (TypeError), too large for a string: this record
+    // fails alone; the run and the output file are not at fault.
+    const failed = notSerializable(result, error as Error);
+    return { text: JSON.stringify(resultRecord(failed)), result: failed };
+  }
 }
 
 function resultRecord(result: ExecutionResult): Record<string, unknown> {
@@ -16,6 +34,20 @@ function resultRecord(result: ExecutionResult): Record<string, unknown> {
   };
   if (result.error) line.error = result.error;
   return line;
+}
+
+function notSerializable(result: ExecutionResult, error: Error): ExecutionResult {
+  const what = result.success ? 'its result' : `its failed result (${result.error?.code ?? 'no code'})`;
+  return {
+    ...result,
+    success: false,
+    data: null,
+    error: {
+      code: RESULT_NOT_SERIALIZABLE,
+      message: `the record ran, but ${what} cannot be written as JSON: ${error.message}`,
+      cause: { name: error.name, message: error.message },
+    },
+  };
 }
 
 /**
@@ -32,12 +64,17 @@ export class ResultWriter {
         : openWriter(target, /\.(csv|json)(\.gz)?$/i.test(target) ? {} : { format: 'jsonl' });
   }
 
-  async write(result: ExecutionResult): Promise<void> {
+  /**
+   * Writes one result line and returns the result it wrote: the given one, or a failed one
+   * (`RESULT_NOT_SERIALIZABLE`) when the given one cannot be written as JSON. Count that one.
+   */
+  async write(result: ExecutionResult): Promise<ExecutionResult> {
+    const line = encodeResult(result);
     if (this.sink) {
-      await this.sink.write([resultRecord(result)]);
-      return;
-    }
-    if (!process.stdout.write(resultLine(result))) await once(process.stdout, 'drain');
+      if (this.sink.format === 'csv') await this.sink.write([resultRecord(line.result)]);
+      else await this.sink.writeJson([line.text]);
+    } else if (!process.stdout.write(`${line.text}\n`)) await once(process.stdout, 'drain');
+    return line.result;
   }
 
   async finish(): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionResult, SimpleFSM } from '@fsm/core';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
-import { inputFormat, readRecords } from '../input.js';
+import { inputFormat, RunInput } from '../input.js';
 import { createFsm, openStorage } from '../load-fsm.js';
 import { ResultWriter } from '../output.js';
 import { formatSummary, newSummary, Progress, tally } from '../progress.js';
@@ -10,6 +10,7 @@ import { parseDuration, parsePositiveInt } from '../parse-duration.js';
 export interface RunOptions {
   input: string;
   inputFormat?: string;
+  replaceInvalidUtf8?: boolean;
   output: string;
   storage?: string;
   concurrency: string;
@@ -45,20 +46,23 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
   const started = performance.now();
   const count = (result: ExecutionResult) => tally(summary, result);
   try {
-    const records = readRecords(options.input, format);
+    // A record too deep to run fails alone: RunInput puts its failed result in its place.
+    const input = new RunInput(options.input, format, {
+      replaceInvalidUtf8: options.replaceInvalidUtf8 === true,
+    });
     if (storage) {
       summary.batchId = options.resume ?? options.batchId ?? `run-${randomUUID().slice(0, 8)}`;
-      await runDurable(fsm, records, summary.batchId, concurrency, timeoutMs, writer, progress, count);
+      await runDurable(fsm, input, summary.batchId, concurrency, timeoutMs, writer, progress, count);
     } else {
-      const stream = fsm.processStream(records, {
+      const stream = fsm.processStream(input.records(), {
         concurrency,
         ordered: true,
         highWaterMark: concurrency * 32,
         ...(timeoutMs !== undefined ? { recordTimeoutMs: timeoutMs } : {}),
       });
-      for await (const result of stream) {
-        count(result);
-        await writer.write(result);
+      for await (const result of input.withInputFailures(stream)) {
+        // Counted as written: a result that cannot be written as JSON is written as a failure.
+        count(await writer.write(result));
         progress.update({
           done: summary.succeeded + summary.failed,
           succeeded: summary.succeeded,
@@ -83,7 +87,7 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
 
 async function runDurable(
   fsm: SimpleFSM,
-  records: AsyncIterable<unknown>,
+  input: RunInput,
   batchId: string,
   concurrency: number,
   timeoutMs: number | undefined,
@@ -91,15 +95,12 @@ async function runDurable(
   progress: Progress,
   count: (r: ExecutionResult) => void,
 ): Promise<void> {
-  const batch = await fsm.processDurableBatch(records, {
+  const batch = await fsm.processDurableBatch(input.records(), {
     batchId,
     concurrency,
     ...(timeoutMs !== undefined ? { recordTimeoutMs: timeoutMs } : {}),
     onProgress: (p) =>
       progress.update({ done: p.done, succeeded: p.succeeded, failed: p.failed, total: p.total }),
   });
-  for (const result of batch.results) {
-    count(result);
-    await writer.write(result);
-  }
+  for await (const result of input.withInputFailures(batch.results)) count(await writer.write(result));
 }

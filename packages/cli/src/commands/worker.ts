@@ -68,7 +68,13 @@ export async function workerCommand(
 /** `fsm run --queue`: submits the input as one batch and writes the results (input order) as workers finish them. */
 export async function runOnQueue(
   configPath: string,
-  options: QueueOptions & { input: string; inputFormat?: string; output: string; json?: boolean },
+  options: QueueOptions & {
+    input: string;
+    inputFormat?: string;
+    replaceInvalidUtf8?: boolean;
+    output: string;
+    json?: boolean;
+  },
 ): Promise<number> {
   if (!options.redis) throw new UsageError('--queue needs --redis <url>');
   const { runner, close } = await runnerFor(configPath, options);
@@ -77,7 +83,9 @@ export async function runOnQueue(
   const writer = new ResultWriter(options.output);
   try {
     const records: unknown[] = [];
-    for await (const record of readRecords(options.input, inputFormat(options.input, options.inputFormat)))
+    const format = inputFormat(options.input, options.inputFormat);
+    const replaceInvalidUtf8 = options.replaceInvalidUtf8 === true;
+    for await (const record of readRecords(options.input, format, { replaceInvalidUtf8 }))
       records.push(record);
     const { batchId } = await runner.submit(records);
     summary.batchId = batchId;
@@ -86,8 +94,7 @@ export async function runOnQueue(
     for await (const result of runner.results(batchId)) results[result.itemIndex as number] = result;
     for (const result of results) {
       if (!result) continue;
-      tally(summary, result);
-      await writer.write(result);
+      tally(summary, await writer.write(result));
     }
     await writer.finish();
   } catch (error) {

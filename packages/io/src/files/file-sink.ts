@@ -25,7 +25,8 @@ export class FileSink implements StreamSink<Record<string, unknown>> {
   private readonly temp: string;
   private readonly file: WriteStream;
   private readonly out: Writable;
-  private readonly format: FileFormat;
+  /** The format written (from the option or the extension). */
+  readonly format: FileFormat;
   private columns: string[] | undefined;
   private written = 0;
   private state: 'open' | 'closed' | 'aborted' | 'failed' = 'open';
@@ -51,20 +52,34 @@ export class FileSink implements StreamSink<Record<string, unknown>> {
   }
 
   async write(batch: Record<string, unknown>[], signal?: AbortSignal): Promise<void> {
+    return this.writeEncoded(batch.length, () => this.encode(batch), signal);
+  }
+
+  /**
+   * Writes records already encoded with `JSON.stringify` (JSONL and JSON-array files), so a caller that
+   * had to encode them to check them does not pay for it twice.
+   */
+  async writeJson(texts: readonly string[], signal?: AbortSignal): Promise<void> {
+    if (this.format === 'csv')
+      throw new IoError(`${this.path}: writeJson needs a JSONL or JSON file, not CSV`, { source: this.path });
+    return this.writeEncoded(texts.length, () => this.joinJson(texts), signal);
+  }
+
+  private async writeEncoded(count: number, encode: () => string, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     if (this.state !== 'open')
       throw new IoError(`${this.path}: write after ${this.state === 'failed' ? 'a failed write' : 'close'}`, {
         source: this.path,
       });
     if (this.failure) return this.fail(this.failure);
-    if (batch.length === 0) return;
+    if (count === 0) return;
     let text: string;
     try {
-      text = this.encode(batch);
+      text = encode();
     } catch (error) {
       return this.fail(error as Error);
     }
-    this.written += batch.length;
+    this.written += count;
     try {
       if (!this.out.write(text)) await once(this.out, 'drain', signal ? { signal } : {});
     } catch (error) {
@@ -137,11 +152,13 @@ export class FileSink implements StreamSink<Record<string, unknown>> {
     }
   }
 
+  private joinJson(texts: readonly string[]): string {
+    if (this.format === 'jsonl') return texts.length === 1 ? `${texts[0]}\n` : `${texts.join('\n')}\n`;
+    return texts.map((t, i) => `${this.written + i === 0 ? '[\n' : ',\n'}${t}`).join('');
+  }
+
   private encode(batch: Record<string, unknown>[]): string {
-    if (this.format === 'jsonl') return batch.map((r) => `${JSON.stringify(r)}\n`).join('');
-    if (this.format === 'json') {
-      return batch.map((r, i) => `${this.written + i === 0 ? '[\n' : ',\n'}${JSON.stringify(r)}`).join('');
-    }
+    if (this.format !== 'csv') return this.joinJson(batch.map((r) => JSON.stringify(r)));
     const header = this.written === 0;
     this.columns ??= Object.keys(batch[0] ?? {});
     const columns = this.columns;
