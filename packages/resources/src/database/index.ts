@@ -14,6 +14,7 @@ export {
   WriteBehind,
   type WriteBehindOptions,
   type WriteBehindSettings,
+  type WriteBehindStats,
 } from './write-behind.js';
 export {
   CachingSqliteDialect,

@@ -20,6 +20,15 @@ export interface WriteBehindSettings {
   maxDelayMs: number;
 }
 
+/** What a batcher did: transactions (batches, including retried halves), rows committed, rows failed. */
+export interface WriteBehindStats {
+  batches: number;
+  rows: number;
+  failed: number;
+  /** Batches that failed and were split to find the failing rows. */
+  splits: number;
+}
+
 export const DEFAULT_WRITE_BEHIND: WriteBehindSettings = { batchSize: 500, maxDelayMs: 5 };
 
 export interface WriteBehindOptions extends WriteBehindSettings {
@@ -92,8 +101,13 @@ export class WriteBehind {
   private chain: Promise<void> = Promise.resolve();
   private database: Promise<Kysely<AnyDatabase>> | undefined;
   private closed = false;
+  private readonly counters: WriteBehindStats = { batches: 0, rows: 0, failed: 0, splits: 0 };
 
   constructor(private readonly options: WriteBehindOptions) {}
+
+  stats(): WriteBehindStats {
+    return { ...this.counters };
+  }
 
   /** The lane of a statement shape; callers with a fixed shape keep it and skip the lookup. */
   lane(write: RowWrite, settings?: Partial<WriteBehindSettings>): Lane {
@@ -188,8 +202,17 @@ export class WriteBehind {
 
   /** Writes rows [from, to) in one transaction; on failure, each half on its own. Never throws. */
   private async writeBatch(lane: Lane, batch: Pending[], from: number, to: number): Promise<void> {
+    let db: Kysely<AnyDatabase>;
     try {
-      const db = await this.connection();
+      db = await this.connection();
+    } catch (error) {
+      // No connection: no row can be written, and splitting would only try to connect again and again.
+      this.counters.failed += to - from;
+      for (let i = from; i < to; i++) (batch[i] as Pending).reject(error);
+      return;
+    }
+    this.counters.batches++;
+    try {
       if (to - from === 1) await this.execute(db, lane, (batch[from] as Pending).values);
       else {
         await db.transaction().execute(async (trx) => {
@@ -198,14 +221,17 @@ export class WriteBehind {
       }
     } catch (error) {
       if (to - from > 1) {
+        this.counters.splits++;
         const middle = from + Math.ceil((to - from) / 2);
         await this.writeBatch(lane, batch, from, middle);
         await this.writeBatch(lane, batch, middle, to);
         return;
       }
+      this.counters.failed++;
       (batch[from] as Pending).reject(this.rowError(lane, batch[from] as Pending, error));
       return;
     }
+    this.counters.rows += to - from;
     for (let i = from; i < to; i++) (batch[i] as Pending).resolve();
   }
 

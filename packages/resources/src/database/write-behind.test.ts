@@ -1,0 +1,264 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type FunctionContext, SimpleFSM } from '@fsm/core';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultResourceTypes, resourceFunctions } from '../index.js';
+import { ResourceManager } from '../resource-manager.js';
+import { type DatabaseHandle, type DatabaseProviderOptions, databaseProvider } from './database-provider.js';
+import type { WriteBehind } from './write-behind.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fsm-write-behind-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let tables = 0;
+const newTable = () => `wb_${process.pid}_${Date.now().toString(36)}_${tables++}`;
+
+const servers: { name: string; options: DatabaseProviderOptions; config: Record<string, unknown> }[] = [
+  {
+    name: 'sqlite',
+    options: { dialect: 'sqlite', filename: join(dir, 'wb.sqlite') },
+    config: { dialect: 'sqlite', path: join(dir, 'wb.sqlite') },
+  },
+  {
+    name: 'postgres',
+    options: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
+    config: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
+  },
+  {
+    name: 'mariadb',
+    options: { dialect: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
+    config: { dialect: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
+  },
+];
+
+/** A table whose `amount` must not be negative: a negative amount is a row the database refuses. */
+async function createTable(handle: DatabaseHandle, table: string): Promise<void> {
+  await sql`create table ${sql.table(table)} (id varchar(32) primary key, amount integer not null check (amount >= 0), note varchar(32))`.execute(
+    handle.db,
+  );
+}
+
+async function rowsOf(
+  handle: DatabaseHandle,
+  table: string,
+): Promise<{ id: string; amount: number; note: string | null }[]> {
+  const { rows } = await sql<{
+    id: string;
+    amount: number;
+    note: string | null;
+  }>`select id, amount, note from ${sql.table(table)} order by id`.execute(handle.db);
+  return rows.map((r) => ({ ...r, amount: Number(r.amount) }));
+}
+
+const loadConfig = (
+  config: Record<string, unknown>,
+  table: string,
+  params: Record<string, unknown> = {},
+) => ({
+  name: 'load',
+  resources: [{ name: 'dw', type: 'database', config, connection_pool_size: 4 }],
+  states: [
+    {
+      name: 'load',
+      is_start: true,
+      resources: ['dw'],
+      transforms: [
+        {
+          type: 'builtin',
+          name: 'db_upsert',
+          params: { resource: 'dw', table, key: 'id', fields: ['id', 'amount', 'note'], ...params },
+        },
+        'grab',
+      ],
+      arcs: [{ target: 'done' }],
+    },
+    { name: 'done', is_end: true },
+  ],
+});
+
+/** Custom functions that keep the resource's batcher, to read its counters. */
+function grabber() {
+  const seen: { writer: WriteBehind | undefined } = { writer: undefined };
+  const functions = {
+    grab: (data: unknown, ctx: FunctionContext) => {
+      seen.writer = ctx.resources.get<DatabaseHandle>('dw').writer;
+      return data;
+    },
+  };
+  return { seen, functions };
+}
+
+for (const server of servers) {
+  describe(`write-behind batching on ${server.name}`, () => {
+    it('8 concurrent records × 1000: every row exactly once, in far fewer transactions than rows', async () => {
+      const table = newTable();
+      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
+      await createTable(admin, table);
+      const manager = new ResourceManager();
+      try {
+        const { seen, functions } = grabber();
+        const fsm = await SimpleFSM.create(loadConfig(server.config, table), {
+          resourceTypes: defaultResourceTypes,
+          builtins: resourceFunctions,
+          resourceManager: manager,
+          functions,
+        });
+        const records = Array.from({ length: 1000 }, (_, i) => ({
+          id: `r${String(i).padStart(4, '0')}`,
+          amount: i,
+        }));
+        const batch = await fsm.processBatch(records, { concurrency: 8 });
+        expect(batch.failed).toBe(0);
+        expect(batch.succeeded).toBe(1000);
+        // Every record's load completed after its commit: the rows are there before close.
+        const rows = await rowsOf(admin, table);
+        expect(rows.map((r) => r.id)).toEqual(records.map((r) => r.id));
+        expect(rows.map((r) => r.amount)).toEqual(records.map((r) => r.amount));
+        const stats = seen.writer?.stats();
+        expect(stats).toMatchObject({ rows: 1000, failed: 0, splits: 0 });
+        // Four pooled connections: up to four records wait on one transaction together.
+        expect(stats?.batches).toBeLessThan(600);
+        await fsm.close();
+      } finally {
+        await sql`drop table ${sql.table(table)}`.execute(admin.db);
+        await admin.db.destroy();
+      }
+    });
+
+    it('a row the database refuses fails only its record, with its own typed error; the others commit', async () => {
+      const table = newTable();
+      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
+      await createTable(admin, table);
+      const manager = new ResourceManager();
+      try {
+        // Ten connections, a long delay: rows of up to ten records share a transaction, which the bad row fails.
+        const { seen, functions } = grabber();
+        const fsm = await SimpleFSM.create(
+          loadConfig(server.config, table, { batch_size: 40, batch_max_delay_ms: 10_000 }, 10),
+          {
+            resourceTypes: defaultResourceTypes,
+            builtins: resourceFunctions,
+            resourceManager: manager,
+            functions,
+          },
+        );
+        const records = Array.from({ length: 40 }, (_, i) => ({
+          id: `r${String(i).padStart(2, '0')}`,
+          amount: i === 17 ? -1 : i,
+        }));
+        const batch = await fsm.processBatch(records, { concurrency: 10 });
+        expect(batch.succeeded).toBe(39);
+        // The bad row was in a batch with others: that batch was split until only the bad row failed.
+        expect(seen.writer?.stats()).toMatchObject({ rows: 39, failed: 1, splits: expect.any(Number) });
+        expect(seen.writer?.stats().splits).toBeGreaterThan(0);
+        const failed = batch.results.filter((r) => r.error);
+        expect(failed).toHaveLength(1);
+        expect(failed[0]?.data).toMatchObject({ id: 'r17' });
+        expect(failed[0]?.error).toMatchObject({
+          code: expect.stringMatching(/IO_FAILED|FUNCTION_FAILED/),
+          message: expect.stringContaining('id=r17'),
+        });
+        const rows = await rowsOf(admin, table);
+        expect(rows.map((r) => r.id)).toEqual(records.filter((r) => r.id !== 'r17').map((r) => r.id));
+        await fsm.close();
+      } finally {
+        await sql`drop table ${sql.table(table)}`.execute(admin.db);
+        await admin.db.destroy();
+      }
+    });
+
+    it('upserts of one key in one batch keep arrival order: the last writer wins', async () => {
+      const table = newTable();
+      const provider = databaseProvider({ ...server.options, batchSize: 100, batchMaxDelayMs: 10_000 });
+      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
+      await createTable(admin, table);
+      try {
+        const handle = await provider.create();
+        const writer = handle.writer;
+        if (!writer) throw new Error('no writer');
+        const lane = writer.lane({ kind: 'upsert', table, columns: ['id', 'amount', 'note'], keys: ['id'] });
+        const writes = Array.from({ length: 10 }, (_, i) => writer.write(lane, ['k', i, `v${i}`]));
+        writes.push(writer.write(lane, ['other', 1, null]));
+        await provider.destroy(handle);
+        await provider.close?.();
+        await Promise.all(writes);
+        expect(await rowsOf(admin, table)).toEqual([
+          { id: 'k', amount: 9, note: 'v9' },
+          { id: 'other', amount: 1, note: null },
+        ]);
+        expect(writer.stats()).toMatchObject({ batches: 1, rows: 11, failed: 0 });
+      } finally {
+        await sql`drop table ${sql.table(table)}`.execute(admin.db);
+        await admin.db.destroy();
+      }
+    });
+
+    it('close writes the rows still queued; a record aborted while queued leaves its batch', async () => {
+      const table = newTable();
+      const provider = databaseProvider({ ...server.options, batchSize: 1000, batchMaxDelayMs: 60_000 });
+      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
+      await createTable(admin, table);
+      try {
+        const handle = await provider.create();
+        const writer = handle.writer;
+        if (!writer) throw new Error('no writer');
+        const lane = writer.lane({ kind: 'insert', table, columns: ['id', 'amount'], keys: [] });
+        const outcomes: string[] = [];
+        const abort = new AbortController();
+        const writes = ['a', 'b', 'c'].map((id) =>
+          writer
+            .write(lane, [id, 1], id === 'b' ? abort.signal : undefined)
+            .then(() => outcomes.push(`${id} committed`))
+            .catch((error: Error) => outcomes.push(`${id} ${error.message}`)),
+        );
+        // Still in this turn: nothing was sent, the batch is neither full nor idle for a turn.
+        abort.abort(new Error('aborted while queued'));
+        await provider.destroy(handle);
+        await provider.close?.();
+        await Promise.all(writes);
+        expect(outcomes.sort()).toEqual(['a committed', 'b aborted while queued', 'c committed']);
+        expect((await rowsOf(admin, table)).map((r) => r.id)).toEqual(['a', 'c']);
+        await expect(writer.write(lane, ['d', 1])).rejects.toMatchObject({ code: 'RESOURCE_UNAVAILABLE' });
+      } finally {
+        await sql`drop table ${sql.table(table)}`.execute(admin.db);
+        await admin.db.destroy();
+      }
+    });
+  });
+}
+
+describe('write-behind configuration', () => {
+  it('batch_size and batch_max_delay_ms of a database resource are checked, naming the config path', () => {
+    const base = {
+      name: 'dw',
+      type: 'database',
+      connection_pool_size: 1,
+      timeout_seconds: 1,
+      retry_attempts: 0,
+      retry_delay_seconds: 0,
+    };
+    expect(() =>
+      defaultResourceTypes.database?.({
+        ...base,
+        config: { dialect: 'sqlite', path: join(dir, 'x.db'), batch_size: 0 },
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('resources.dw.config.batch_size'),
+      }),
+    );
+    expect(() =>
+      defaultResourceTypes.database?.({
+        ...base,
+        config: { dialect: 'sqlite', path: join(dir, 'x.db'), batch_max_delay_ms: 'soon' },
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('resources.dw.config.batch_max_delay_ms'),
+      }),
+    );
+  });
+});
