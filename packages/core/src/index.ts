@@ -9,7 +9,8 @@ export type * from './interfaces/io.js';
 export type * from './interfaces/llm.js';
 export type * from './interfaces/history-store.js';
 export type * from './interfaces/runner.js';
-export { isCheckpointStore } from './interfaces/history-store.js';
+export { isCheckpointStore, isStepLogStore } from './interfaces/history-store.js';
+export { assembleStepLog, buildStepTree, flattenSteps } from './history/step-log.js';
 export type * from './history/types.js';
 export { ExecutionHistory } from './history/execution-history.js';
 export {

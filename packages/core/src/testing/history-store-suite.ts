@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionSnapshot } from '../engine/snapshot.js';
 import { ExecutionHistory } from '../history/execution-history.js';
 import type { ExecutionHistoryData, HistoryQuery, HistorySummary } from '../history/types.js';
-import { type CheckpointStore, type HistoryStore, isCheckpointStore } from '../interfaces/history-store.js';
+import {
+  type CheckpointStore,
+  type HistoryStore,
+  isCheckpointStore,
+  isStepLogStore,
+  type StepLogEntry,
+  type StepLogStore,
+} from '../interfaces/history-store.js';
 
 export interface HistoryStoreSuiteOptions {
   /** Whether the store must also implement `CheckpointStore` (the built-in backends do). */
@@ -248,6 +255,116 @@ export function describeHistoryStore(
           await store.saveBatchItems('batch-b', [item(9)]);
           expect(await store.loadBatchItems('batch-a')).toEqual([item(0), item(1, false), item(2)]);
           expect(await store.loadBatchItems('none')).toEqual([]);
+        });
+
+        it('step log (when the store has one): rows assemble into the checkpoint, finishing is atomic', async () => {
+          if (!isStepLogStore(store)) return;
+          const log: StepLogStore = store;
+          const step = (state: string, extra: Record<string, unknown> = {}) => ({
+            network: 'main',
+            state,
+            startedAt: 1,
+            ...extra,
+          });
+          const entry = (seq: number, state: string, steps: StepLogEntry['steps']): StepLogEntry => {
+            const e: StepLogEntry = {
+              executionId: 'log:1',
+              fsm: 'orders',
+              seq,
+              snapshot: { ...sampleSnapshot('log:1', state), steps: undefined as never },
+            };
+            delete (e.snapshot as { steps?: unknown }).steps;
+            if (steps) e.steps = steps;
+            return e;
+          };
+          await log.appendStep(entry(1, 'a', { from: 0, entries: [{ parent: -1, step: step('a') }] }));
+          // The next row closes step 0 and adds a pushed sub-network step under it.
+          await log.appendStep(
+            entry(3, 'b', {
+              from: 0,
+              entries: [
+                { parent: -1, step: step('a', { arc: 'a->b', endedAt: 2 }) },
+                { parent: 0, step: { network: 'sub', state: 'b', startedAt: 2 } },
+              ],
+            }),
+          );
+          const checkpoint = await log.loadCheckpoint('log:1');
+          expect(checkpoint?.state).toBe('b');
+          expect(checkpoint?.steps).toEqual([
+            {
+              ...step('a', { arc: 'a->b', endedAt: 2 }),
+              children: [{ network: 'sub', state: 'b', startedAt: 2 }],
+            },
+          ]);
+          expect(await log.listCheckpoints?.('log:')).toEqual(['log:1']);
+          expect(await log.listCheckpoints?.('lo%')).toEqual([]);
+
+          const history = sampleHistory({ executionId: 'log:1', batchId: 'logb', itemIndex: 4 });
+          await log.finishExecution({
+            executionId: 'log:1',
+            history,
+            batchItem: {
+              batchId: 'logb',
+              itemIndex: 4,
+              executionId: 'log:1',
+              success: true,
+              result: { ok: 1 },
+            },
+          });
+          expect(await log.loadCheckpoint('log:1')).toBeUndefined();
+          expect(await log.listCheckpoints?.('log:')).toEqual([]);
+          expect((await log.load('log:1'))?.toJSON()).toEqual(history.toJSON());
+          expect(await log.loadBatchItems('logb')).toEqual([
+            { itemIndex: 4, executionId: 'log:1', success: true, result: { ok: 1 } },
+          ]);
+        });
+
+        it('step log: concurrent appends and finishes of many executions all land (group commit)', async () => {
+          if (!isStepLogStore(store)) return;
+          const log: StepLogStore = store;
+          const ids = Array.from({ length: 40 }, (_, i) => `grp:${i}`);
+          await Promise.all(
+            ids.map(async (id, i) => {
+              for (let seq = 1; seq <= 3; seq++) {
+                await log.appendStep({
+                  executionId: id,
+                  fsm: 'orders',
+                  seq,
+                  snapshot: sampleSnapshot(id, `s${seq}`),
+                });
+              }
+              if (i % 2 === 0) {
+                await log.finishExecution({
+                  executionId: id,
+                  history: sampleHistory({ executionId: id }),
+                  batchItem: { batchId: 'grp', itemIndex: i, executionId: id, success: true, result: i },
+                });
+              }
+            }),
+          );
+          const open = (await log.listCheckpoints?.('grp:'))?.sort();
+          if (open) expect(open).toEqual(ids.filter((_, i) => i % 2 === 1).sort());
+          expect((await log.loadCheckpoint('grp:1'))?.state).toBe('s3');
+          expect(await log.loadCheckpoint('grp:0')).toBeUndefined();
+          expect((await log.loadBatchItems('grp')).map((item) => item.itemIndex)).toEqual(
+            ids.flatMap((_, i) => (i % 2 === 0 ? [i] : [])),
+          );
+          expect(await log.deleteCheckpoint('grp:1')).toBe(true);
+          expect(await log.loadCheckpoint('grp:1')).toBeUndefined();
+        });
+
+        it('streams batch items in index order, page after page', async () => {
+          if (!isStepLogStore(store) || !store.streamBatchItems) return;
+          const many = Array.from({ length: 1203 }, (_, k) => ({
+            itemIndex: 1202 - k,
+            executionId: `m:${1202 - k}`,
+            success: k % 7 !== 0,
+            result: { k },
+          }));
+          await store.saveBatchItems('many', many);
+          const seen: number[] = [];
+          for await (const item of store.streamBatchItems('many')) seen.push(item.itemIndex);
+          expect(seen).toEqual(Array.from({ length: 1203 }, (_, i) => i));
         });
       });
     }

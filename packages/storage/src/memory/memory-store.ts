@@ -1,12 +1,13 @@
 import {
+  assembleStepLog,
   type BatchItemRecord,
-  type CheckpointStore,
   type ExecutionFilter,
   ExecutionHistory,
   type ExecutionHistoryData,
   type ExecutionSearch,
   type ExecutionSearchPage,
   type ExecutionSnapshot,
+  type FinishedExecution,
   type FlowSummary,
   type HistoryQuery,
   type HistoryStore,
@@ -14,6 +15,8 @@ import {
   MisuseError,
   scanExecutions,
   scanFlowSummary,
+  type StepLogEntry,
+  type StepLogStore,
 } from '@fsm/core';
 import { isExpired, selectSummaries, summarize, toMillis } from '../shared/summaries.js';
 
@@ -21,10 +24,12 @@ import { isExpired, selectSummaries, summarize, toMillis } from '../shared/summa
  * Histories and checkpoints in this process's memory, kept as JSON text so what is loaded never
  * aliases what was saved — the same isolation a database gives. For tests and short-lived runs.
  */
-export class MemoryStore implements HistoryStore, CheckpointStore {
+export class MemoryStore implements HistoryStore, StepLogStore {
   readonly specificationVersion = 'v1' as const;
   private readonly histories = new Map<string, { json: string; summary: HistorySummary }>();
   private readonly checkpoints = new Map<string, string>();
+  /** Step-log entries per execution, by seq. */
+  private readonly stepLogs = new Map<string, Map<number, string>>();
   private readonly batches = new Map<string, Map<number, string>>();
   private closed = false;
 
@@ -84,23 +89,72 @@ export class MemoryStore implements HistoryStore, CheckpointStore {
 
   async loadCheckpoint(executionId: string): Promise<ExecutionSnapshot | undefined> {
     this.assertOpen('loadCheckpoint');
+    const log = this.stepLogs.get(executionId);
+    if (log && log.size > 0) {
+      const entries = [...log.entries()].sort((a, b) => a[0] - b[0]).map(([, json]) => JSON.parse(json));
+      return assembleStepLog(entries as StepLogEntry[]);
+    }
     const json = this.checkpoints.get(executionId);
     return json === undefined ? undefined : (JSON.parse(json) as ExecutionSnapshot);
   }
 
   async deleteCheckpoint(executionId: string): Promise<boolean> {
     this.assertOpen('deleteCheckpoint');
-    return this.checkpoints.delete(executionId);
+    const log = this.stepLogs.delete(executionId);
+    return this.checkpoints.delete(executionId) || log;
+  }
+
+  async listCheckpoints(prefix: string): Promise<string[]> {
+    this.assertOpen('listCheckpoints');
+    const ids = new Set<string>();
+    for (const id of this.stepLogs.keys()) if (id.startsWith(prefix)) ids.add(id);
+    for (const id of this.checkpoints.keys()) if (id.startsWith(prefix)) ids.add(id);
+    return [...ids];
+  }
+
+  async appendStep(entry: StepLogEntry): Promise<void> {
+    this.assertOpen('appendStep');
+    let log = this.stepLogs.get(entry.executionId);
+    if (!log) {
+      log = new Map();
+      this.stepLogs.set(entry.executionId, log);
+    }
+    log.set(entry.seq, JSON.stringify(entry));
+  }
+
+  async finishExecution(finished: FinishedExecution): Promise<void> {
+    this.assertOpen('finishExecution');
+    // Serialize everything before changing anything: all or nothing, like a transaction.
+    const history = finished.history?.toJSON();
+    const item = finished.batchItem;
+    const itemJson = item
+      ? JSON.stringify({
+          itemIndex: item.itemIndex,
+          executionId: item.executionId,
+          success: item.success,
+          result: item.result,
+        })
+      : undefined;
+    if (history)
+      this.histories.set(history.executionId, { json: JSON.stringify(history), summary: summarize(history) });
+    if (item && itemJson !== undefined) this.batchFor(item.batchId).set(item.itemIndex, itemJson);
+    this.stepLogs.delete(finished.executionId);
+    this.checkpoints.delete(finished.executionId);
   }
 
   async saveBatchItems(batchId: string, items: BatchItemRecord[]): Promise<void> {
     this.assertOpen('saveBatchItems');
+    const batch = this.batchFor(batchId);
+    for (const item of items) batch.set(item.itemIndex, JSON.stringify(item));
+  }
+
+  private batchFor(batchId: string): Map<number, string> {
     let batch = this.batches.get(batchId);
     if (!batch) {
       batch = new Map();
       this.batches.set(batchId, batch);
     }
-    for (const item of items) batch.set(item.itemIndex, JSON.stringify(item));
+    return batch;
   }
 
   async loadBatchItems(batchId: string): Promise<BatchItemRecord[]> {

@@ -68,6 +68,23 @@ export function storeMigrations(dialect: Dialect): MigrationProvider {
         await db.schema.dropTable('fsm_histories').ifExists().execute();
       },
     },
+    // One row per step of a running execution (its checkpoint is the assembled log), not a rewritten snapshot.
+    '0002_step_log': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('fsm_step_log')
+          .ifNotExists()
+          .addColumn('execution_id', idType, (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('fsm', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('fsm_step_log_pk', ['execution_id', 'seq'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropTable('fsm_step_log').ifExists().execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

@@ -25,7 +25,16 @@ export interface BatchItemRow {
   body: string;
 }
 
+/** One step-log entry: `body` is the entry's snapshot and step delta as JSON. */
+export interface StepLogRow {
+  execution_id: string;
+  seq: number;
+  fsm: string;
+  body: string;
+}
+
 export interface StoreTables {
+  fsm_step_log: StepLogRow;
   fsm_histories: HistoryRow;
   fsm_checkpoints: CheckpointRow;
   fsm_batch_items: BatchItemRow;

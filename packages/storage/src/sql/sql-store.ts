@@ -1,21 +1,25 @@
 import {
+  assembleStepLog,
   type BatchItemRecord,
-  type CheckpointStore,
   type ExecutionFilter,
   ExecutionHistory,
   type ExecutionSearch,
   type ExecutionSearchPage,
   type ExecutionSnapshot,
+  type FinishedExecution,
   type FlowSummary,
   type HistoryQuery,
   type HistoryStore,
   type HistorySummary,
   MisuseError,
+  type StepLogEntry,
+  type StepLogStore,
   StorageError,
 } from '@fsm/core';
 import { type Kysely, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
+import { GroupCommit } from '../shared/group-commit.js';
 import { toMillis } from '../shared/summaries.js';
 import { checkSearch, sqlFindExecutions, sqlFlowSummary } from './flow-summary.js';
 import { storeMigrations } from './migrations.js';
@@ -28,6 +32,18 @@ export interface SqlStoreOptions {
   migrate?: boolean;
 }
 
+/** The part of a better-sqlite3 `Database` the group commit uses: statements prepared once, sync transactions. */
+export interface SqliteHandle {
+  prepare(source: string): { run(...params: unknown[]): unknown };
+  transaction<A extends unknown[]>(fn: (...args: A) => void): { immediate(...args: A): void };
+}
+
+/** A write of the step log: committed with the writes of other records issued in the same tick. */
+type WriteOp = { kind: 'step'; entry: StepLogEntry } | { kind: 'finish'; finished: FinishedExecution };
+
+/** Rows read per round trip while streaming a batch's items. */
+const ITEM_PAGE = 500;
+
 /** Rows read per round trip while iterating `query()`. */
 const PAGE = 200;
 
@@ -35,25 +51,35 @@ const PAGE = 200;
  * HistoryStore + CheckpointStore on any kysely dialect (SQLite, PostgreSQL). Every call is one
  * statement or one transaction; driver errors become `StorageError`s naming the backend and operation.
  */
-export class SqlStore implements HistoryStore, CheckpointStore {
+export class SqlStore implements HistoryStore, StepLogStore {
   readonly specificationVersion = 'v1' as const;
   private closed = false;
+  private readonly writer: GroupCommit<WriteOp>;
+  private sqliteWrite: ((ops: WriteOp[]) => void) | undefined;
 
   private constructor(
     private readonly db: Kysely<StoreTables>,
     readonly backend: 'sqlite' | 'postgres',
     /** For raw SQL (flow summaries): kysely's withSchema does not reach into `sql` templates. */
-    private readonly schema?: string,
-  ) {}
+    private readonly schema: string | undefined,
+    private readonly sqlite: SqliteHandle | undefined,
+  ) {
+    this.writer = new GroupCommit((ops) => this.commitGroup(ops));
+  }
 
-  /** Wraps an open kysely instance; the store owns it and destroys it on `close()`. */
+  /**
+   * Wraps an open kysely instance; the store owns it and destroys it on `close()`. With `sqlite` (the
+   * better-sqlite3 database under the kysely instance), step-log groups are written through statements
+   * prepared once, in one synchronous transaction.
+   */
   static async open(
     db: Kysely<StoreTables>,
     backend: 'sqlite' | 'postgres',
     options: SqlStoreOptions = {},
+    sqlite?: SqliteHandle,
   ): Promise<SqlStore> {
     const scoped = options.schema ? db.withSchema(options.schema) : db;
-    const store = new SqlStore(scoped, backend, options.schema);
+    const store = new SqlStore(scoped, backend, options.schema, sqlite);
     try {
       if (options.schema) await createSchema(db, options.schema);
       if (options.migrate !== false) await store.migrate(scoped, options.schema);
@@ -90,17 +116,7 @@ export class SqlStore implements HistoryStore, CheckpointStore {
   }
 
   async save(history: ExecutionHistory): Promise<void> {
-    const data = history.toJSON();
-    const row: HistoryRow = {
-      execution_id: data.executionId,
-      fsm: data.fsm,
-      status: data.status,
-      started_at: data.startedAt,
-      ended_at: data.endedAt ?? null,
-      batch_id: data.batchId ?? null,
-      item_index: data.itemIndex ?? null,
-      body: JSON.stringify(data),
-    };
+    const row = historyRow(history);
     await this.run('save', () =>
       this.db
         .insertInto('fsm_histories')
@@ -220,6 +236,13 @@ export class SqlStore implements HistoryStore, CheckpointStore {
 
   async loadCheckpoint(executionId: string): Promise<ExecutionSnapshot | undefined> {
     return this.run('loadCheckpoint', async () => {
+      const log = await this.db
+        .selectFrom('fsm_step_log')
+        .select(['seq', 'body'])
+        .where('execution_id', '=', executionId)
+        .orderBy('seq')
+        .execute();
+      if (log.length > 0) return assembleStepLog(log.map((row) => stepEntry(executionId, row)));
       const row = await this.db
         .selectFrom('fsm_checkpoints')
         .select('body')
@@ -230,10 +253,187 @@ export class SqlStore implements HistoryStore, CheckpointStore {
   }
 
   async deleteCheckpoint(executionId: string): Promise<boolean> {
-    const result = await this.run('deleteCheckpoint', () =>
-      this.db.deleteFrom('fsm_checkpoints').where('execution_id', '=', executionId).executeTakeFirst(),
+    const [log, checkpoint] = await this.run('deleteCheckpoint', () =>
+      Promise.all([
+        this.db.deleteFrom('fsm_step_log').where('execution_id', '=', executionId).executeTakeFirst(),
+        this.db.deleteFrom('fsm_checkpoints').where('execution_id', '=', executionId).executeTakeFirst(),
+      ]),
     );
-    return result.numDeletedRows > 0n;
+    return log.numDeletedRows > 0n || checkpoint.numDeletedRows > 0n;
+  }
+
+  async listCheckpoints(prefix: string): Promise<string[]> {
+    // substr counts characters in both dialects; a LIKE pattern would need the prefix escaped.
+    const length = [...prefix].length;
+    return this.run('listCheckpoints', async () => {
+      const ids = new Set<string>();
+      for (const table of ['fsm_step_log', 'fsm_checkpoints'] as const) {
+        const rows = await this.db
+          .selectFrom(table)
+          .select('execution_id')
+          .distinct()
+          .where(sql<string>`substr(execution_id, 1, ${length})`, '=', prefix)
+          .execute();
+        for (const row of rows) ids.add(row.execution_id);
+      }
+      return [...ids];
+    });
+  }
+
+  appendStep(entry: StepLogEntry): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new MisuseError(`${this.backend} store is closed; cannot appendStep`));
+    return this.writer.submit({ kind: 'step', entry });
+  }
+
+  finishExecution(finished: FinishedExecution): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new MisuseError(`${this.backend} store is closed; cannot finishExecution`));
+    return this.writer.submit({ kind: 'finish', finished });
+  }
+
+  /** One transaction for a group of step-log writes: rows first, then the logs of finished executions go. */
+  private async commitGroup(ops: WriteOp[]): Promise<void> {
+    try {
+      if (this.sqlite) {
+        this.sqliteWrite ??= this.prepareSqliteWrite(this.sqlite);
+        this.sqliteWrite(ops);
+        return;
+      }
+      await this.commitWithKysely(ops);
+    } catch (error) {
+      throw new StorageError(this.backend, 'commit', describe(error), { cause: error });
+    }
+  }
+
+  private prepareSqliteWrite(database: SqliteHandle): (ops: WriteOp[]) => void {
+    const insertStep = database.prepare(
+      'insert into fsm_step_log (execution_id, seq, fsm, body) values (?, ?, ?, ?) on conflict (execution_id, seq) do update set fsm = excluded.fsm, body = excluded.body',
+    );
+    const upsertHistory = database.prepare(
+      'insert into fsm_histories (execution_id, fsm, status, started_at, ended_at, batch_id, item_index, body) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, body = excluded.body',
+    );
+    const upsertItem = database.prepare(
+      'insert into fsm_batch_items (batch_id, item_index, execution_id, success, body) values (?, ?, ?, ?, ?) on conflict (batch_id, item_index) do update set execution_id = excluded.execution_id, success = excluded.success, body = excluded.body',
+    );
+    const deleteLog = database.prepare('delete from fsm_step_log where execution_id = ?');
+    const deleteCheckpoint = database.prepare('delete from fsm_checkpoints where execution_id = ?');
+    const write = database.transaction((ops: WriteOp[]) => {
+      for (const op of ops) {
+        if (op.kind === 'step') {
+          const { entry } = op;
+          insertStep.run(entry.executionId, entry.seq, entry.fsm, stepBody(entry));
+          continue;
+        }
+        const { finished } = op;
+        if (finished.history) {
+          const r = historyRow(finished.history);
+          upsertHistory.run(
+            r.execution_id,
+            r.fsm,
+            r.status,
+            r.started_at,
+            r.ended_at,
+            r.batch_id,
+            r.item_index,
+            r.body,
+          );
+        }
+        const item = finished.batchItem;
+        if (item) {
+          upsertItem.run(
+            item.batchId,
+            item.itemIndex,
+            item.executionId,
+            item.success ? 1 : 0,
+            JSON.stringify(item.result),
+          );
+        }
+        deleteLog.run(finished.executionId);
+        deleteCheckpoint.run(finished.executionId);
+      }
+    });
+    return (ops) => write.immediate(ops);
+  }
+
+  private async commitWithKysely(ops: WriteOp[]): Promise<void> {
+    const steps: StoreTables['fsm_step_log'][] = [];
+    const histories: HistoryRow[] = [];
+    const items: StoreTables['fsm_batch_items'][] = [];
+    const finishedIds: string[] = [];
+    for (const op of ops) {
+      if (op.kind === 'step') {
+        const { entry } = op;
+        steps.push({
+          execution_id: entry.executionId,
+          seq: entry.seq,
+          fsm: entry.fsm,
+          body: stepBody(entry),
+        });
+        continue;
+      }
+      const { finished } = op;
+      if (finished.history) histories.push(historyRow(finished.history));
+      const item = finished.batchItem;
+      if (item) {
+        items.push({
+          batch_id: item.batchId,
+          item_index: item.itemIndex,
+          execution_id: item.executionId,
+          success: item.success ? 1 : 0,
+          body: JSON.stringify(item.result),
+        });
+      }
+      finishedIds.push(finished.executionId);
+    }
+    await this.db.transaction().execute(async (trx) => {
+      if (steps.length > 0) {
+        await trx
+          .insertInto('fsm_step_log')
+          .values(steps)
+          .onConflict((oc) =>
+            oc.columns(['execution_id', 'seq']).doUpdateSet((eb) => ({
+              fsm: eb.ref('excluded.fsm'),
+              body: eb.ref('excluded.body'),
+            })),
+          )
+          .execute();
+      }
+      if (histories.length > 0) {
+        await trx
+          .insertInto('fsm_histories')
+          .values(histories)
+          .onConflict((oc) =>
+            oc.column('execution_id').doUpdateSet((eb) => ({
+              fsm: eb.ref('excluded.fsm'),
+              status: eb.ref('excluded.status'),
+              started_at: eb.ref('excluded.started_at'),
+              ended_at: eb.ref('excluded.ended_at'),
+              batch_id: eb.ref('excluded.batch_id'),
+              item_index: eb.ref('excluded.item_index'),
+              body: eb.ref('excluded.body'),
+            })),
+          )
+          .execute();
+      }
+      if (items.length > 0) {
+        await trx
+          .insertInto('fsm_batch_items')
+          .values(items)
+          .onConflict((oc) =>
+            oc.columns(['batch_id', 'item_index']).doUpdateSet((eb) => ({
+              execution_id: eb.ref('excluded.execution_id'),
+              success: eb.ref('excluded.success'),
+              body: eb.ref('excluded.body'),
+            })),
+          )
+          .execute();
+      }
+      if (finishedIds.length > 0) {
+        await trx.deleteFrom('fsm_step_log').where('execution_id', 'in', finishedIds).execute();
+        await trx.deleteFrom('fsm_checkpoints').where('execution_id', 'in', finishedIds).execute();
+      }
+    });
   }
 
   async saveBatchItems(batchId: string, items: BatchItemRecord[]): Promise<void> {
@@ -277,9 +477,38 @@ export class SqlStore implements HistoryStore, CheckpointStore {
     });
   }
 
+  async *streamBatchItems(batchId: string): AsyncIterable<BatchItemRecord> {
+    let after = -1;
+    for (;;) {
+      const position = after;
+      const rows = await this.run('streamBatchItems', () =>
+        this.db
+          .selectFrom('fsm_batch_items')
+          .select(['item_index', 'execution_id', 'success', 'body'])
+          .where('batch_id', '=', batchId)
+          .where('item_index', '>', position)
+          .orderBy('item_index')
+          .limit(ITEM_PAGE)
+          .execute(),
+      );
+      for (const r of rows) {
+        after = Number(r.item_index);
+        yield {
+          itemIndex: after,
+          executionId: r.execution_id,
+          success: Number(r.success) === 1,
+          result: JSON.parse(r.body) as unknown,
+        };
+      }
+      if (rows.length < ITEM_PAGE) return;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Writes already submitted are committed (or fail to their callers) before the connection goes.
+    await this.writer.drain();
     await this.db.destroy();
   }
 
@@ -299,6 +528,40 @@ async function createSchema(db: Kysely<StoreTables>, schema: string): Promise<vo
     await sql`select pg_advisory_xact_lock(hashtext(${schema}))`.execute(trx);
     await trx.schema.createSchema(schema).ifNotExists().execute();
   });
+}
+
+function historyRow(history: ExecutionHistory): HistoryRow {
+  // A plain copy of the own fields serializes as toJSON() would, without its extra round trip.
+  const body = JSON.stringify({ ...history });
+  return {
+    execution_id: history.executionId,
+    fsm: history.fsm,
+    status: history.status,
+    started_at: history.startedAt,
+    ended_at: history.endedAt ?? null,
+    batch_id: history.batchId ?? null,
+    item_index: history.itemIndex ?? null,
+    body,
+  };
+}
+
+/** The row body of a step-log entry: what the ids and seq columns do not already hold. */
+function stepBody(entry: StepLogEntry): string {
+  return JSON.stringify(
+    entry.steps ? { snapshot: entry.snapshot, steps: entry.steps } : { snapshot: entry.snapshot },
+  );
+}
+
+function stepEntry(executionId: string, row: { seq: number | string; body: string }): StepLogEntry {
+  const body = JSON.parse(row.body) as Pick<StepLogEntry, 'snapshot' | 'steps'>;
+  const entry: StepLogEntry = {
+    executionId,
+    fsm: body.snapshot.fsm,
+    seq: Number(row.seq),
+    snapshot: body.snapshot,
+  };
+  if (body.steps) entry.steps = body.steps;
+  return entry;
 }
 
 function describe(error: unknown): string {

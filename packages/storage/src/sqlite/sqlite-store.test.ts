@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeHistoryStore, sampleHistory } from '@fsm/core/testing';
 import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import { afterAll, describe, expect, it } from 'vitest';
+import { storeMigrations } from '../sql/migrations.js';
 import { openSqliteStore } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-sqlite-'));
@@ -53,6 +56,32 @@ describe('sqlite store', () => {
     raw.prepare("update fsm_histories set body = '{not json' where execution_id = 'bad'").run();
     raw.close();
     await expect(store.load('bad')).rejects.toMatchObject({ code: 'STORAGE_FAILED', operation: 'load' });
+    await store.close();
+  });
+
+  it('a database of the first schema migrates to the step log, keeping its checkpoints', async () => {
+    const filename = join(dir, 'v1.db');
+    const raw = new Database(filename);
+    const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+    const migrator = new Migrator({
+      db: old,
+      provider: storeMigrations('sqlite'),
+      migrationTableName: 'fsm_migrations',
+      migrationLockTableName: 'fsm_migrations_lock',
+    });
+    expect((await migrator.migrateTo('0001_histories_checkpoints_batches')).error).toBeUndefined();
+    const legacy = { version: 1, fsm: 'orders', executionId: 'old:1', state: 'b', steps: [] };
+    raw
+      .prepare(
+        "insert into fsm_checkpoints (execution_id, fsm, updated_at, body) values ('old:1', 'orders', 1, ?)",
+      )
+      .run(JSON.stringify(legacy));
+    await old.destroy();
+    const store = await openSqliteStore({ filename });
+    expect(await store.loadCheckpoint('old:1')).toEqual(legacy);
+    expect(await store.listCheckpoints('old:')).toEqual(['old:1']);
+    await store.finishExecution({ executionId: 'old:1' });
+    expect(await store.loadCheckpoint('old:1')).toBeUndefined();
     await store.close();
   });
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { delay, StorageError } from '@fsm/core';
-import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
+import { type SqliteHandle, SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import type { StoreTables } from '../sql/schema.js';
 
 export interface SqliteStoreOptions extends Omit<SqlStoreOptions, 'schema'> {
@@ -38,7 +38,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqlS
     });
   }
   const db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) });
-  return SqlStore.open(db, 'sqlite', options);
+  return SqlStore.open(db, 'sqlite', options, database as unknown as SqliteHandle);
 }
 
 /**
