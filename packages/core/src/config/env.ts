@@ -1,5 +1,6 @@
 import type { ConfigIssue } from '../errors/index.js';
 import { childPath, isPlainObject } from './path.js';
+import { defineOwn } from '../util/safe-keys.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -66,10 +67,12 @@ export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], p
     const isCode = codeMode(value);
     for (const [key, item] of Object.entries(value)) {
       const itemPath = childPath(path, key);
-      out[key] =
+      const substituted =
         isCode && key === 'code' && typeof item === 'string'
           ? substituteString(item, env, itemPath, issues, 'code')
           : substituteEnv(item, env, issues, itemPath);
+      // A `__proto__` key stays an own property (assignment would swap the copy's prototype).
+      defineOwn(out, key, substituted);
     }
     return out;
   }

@@ -2,6 +2,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FunctionParams, FunctionRef } from '../config/types.js';
 import { ConfigError } from '../errors/errors.js';
+import { dataknobsLibraryName } from './builtins/dataknobs/index.js';
 import { coreBuiltins } from './builtins/index.js';
 import { type CompiledExpression, compileExpression } from './expressions.js';
 import type { FunctionResolver, FunctionResolverOptions } from './resolver-types.js';
@@ -14,6 +15,9 @@ import type {
 } from './types.js';
 
 type Callable = (data: unknown, context: FunctionContext) => unknown;
+/** Own-key lookup: a name never resolves to an inherited member (`constructor`, `toString`, `__proto__`). */
+const own = <V>(table: Readonly<Record<string, V>>, name: string): V | undefined =>
+  Object.hasOwn(table, name) ? table[name] : undefined;
 const EMPTY: FunctionParams = Object.freeze({}) as FunctionParams;
 const looksLikeCode = (s: string) => !/^[A-Za-z_][\w.-]*$/.test(s);
 
@@ -79,7 +83,19 @@ export function createFunctionResolver(options: FunctionResolverOptions = {}): F
     try {
       call = b.create(params);
     } catch (error) {
-      if (error instanceof ConfigError) throw error;
+      // Issues of params are reported relative to the reference (`params.fields[0]`): anchor them here.
+      if (error instanceof ConfigError) {
+        const relative = (p: string) => p === 'params' || p.startsWith('params.') || p.startsWith('params[');
+        if (!error.issues.some((i) => relative(i.path))) throw error;
+        throw new ConfigError(
+          error.issues.map((i) =>
+            relative(i.path)
+              ? { ...i, path: `${path}.${i.path}`, message: `builtin "${b.name}": ${i.message}` }
+              : i,
+          ),
+          { code: error.code === 'CODE_NOT_ALLOWED' ? 'CODE_NOT_ALLOWED' : 'CONFIG_INVALID', cause: error },
+        );
+      }
       throw new ConfigError([
         { path: `${path}.params`, message: `builtin "${b.name}": ${(error as Error).message}` },
       ]);
@@ -107,11 +123,11 @@ export function createFunctionResolver(options: FunctionResolverOptions = {}): F
     path: string,
     seen: Set<string>,
   ) => {
-    const fn = registered[name];
-    if (fn) return fromRegistered(name, fn, params, path);
+    const fn = own(registered, name);
+    if (typeof fn === 'function') return fromRegistered(name, fn, params, path);
     const b = builtins.get(name);
     if (b) return fromBuiltin(b, params, path);
-    const ref = named[name];
+    const ref = own(named, name);
     if (ref !== undefined) {
       if (seen.has(name))
         throw new ConfigError([
@@ -190,6 +206,10 @@ export function createFunctionResolver(options: FunctionResolverOptions = {}): F
       case 'inline':
         return inline(ref.code, params, `${path}.code`);
       case 'custom': {
+        // dataknobs configs name its own library as a Python module: that is a builtin here, not code.
+        const library = dataknobsLibraryName(ref.module, ref.name);
+        const libraryBuiltin = library === undefined ? undefined : builtins.get(library);
+        if (libraryBuiltin) return fromBuiltin(libraryBuiltin, params, path);
         if (!allowCode) throw refuse(path, `module "${ref.module}"`);
         const file = isAbsolute(ref.module) ? ref.module : resolvePath(baseDir, ref.module);
         let mod: Record<string, unknown>;
@@ -200,7 +220,7 @@ export function createFunctionResolver(options: FunctionResolverOptions = {}): F
             { path: `${path}.module`, message: `cannot import "${ref.module}": ${(error as Error).message}` },
           ]);
         }
-        const fn = mod[ref.name];
+        const fn = own(mod, ref.name);
         if (typeof fn !== 'function') {
           throw new ConfigError([
             {

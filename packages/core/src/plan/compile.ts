@@ -2,6 +2,7 @@ import type { ArcConfig, FsmConfig, FunctionRef, NetworkConfig, StateConfig } fr
 import { ConfigError, type ConfigIssue } from '../errors/errors.js';
 import type { FunctionResolver } from '../functions/resolver-types.js';
 import type { FunctionRole, ResolvedFunction } from '../functions/types.js';
+import { checkConfigFieldPath } from '../util/safe-keys.js';
 import type {
   CompiledArc,
   CompiledNetwork,
@@ -70,7 +71,10 @@ export async function compilePlan(config: FsmConfig, options: CompileOptions): P
         arcResources: [],
         dataMode:
           stateConfig.data_mode ??
-          config.data_mode.state_overrides[stateConfig.name] ??
+          // Own keys only: a state named `constructor` must not pick up Object as its data mode.
+          (Object.hasOwn(config.data_mode.state_overrides, stateConfig.name)
+            ? config.data_mode.state_overrides[stateConfig.name]
+            : undefined) ??
           config.data_mode.default,
         metadata: stateConfig.metadata,
       };
@@ -220,6 +224,8 @@ async function compileArc(
       issues.push({ path: `${path}.target_network`, message: `unknown network "${config.target_network}"` });
       return undefined;
     }
+    checkMappingPaths(config.data_mapping, `${path}.data_mapping`, issues);
+    checkMappingPaths(config.result_mapping, `${path}.result_mapping`, issues);
     push = {
       network,
       isolation: config.data_isolation ?? 'copy',
@@ -255,6 +261,21 @@ async function compileArc(
     priority: config.priority,
     push,
   };
+}
+
+/** Both sides of a `{from: to}` mapping are field paths: no `__proto__`, `constructor`, `prototype`. */
+function checkMappingPaths(
+  mapping: Readonly<Record<string, string>> | undefined,
+  path: string,
+  issues: ConfigIssue[],
+): void {
+  if (!mapping) return;
+  for (const key of Reflect.ownKeys(mapping)) {
+    if (typeof key !== 'string') continue;
+    const at = `${path}.${key}`;
+    const issue = checkConfigFieldPath(key, at) ?? checkConfigFieldPath(String(mapping[key]), at);
+    if (issue) issues.push(issue);
+  }
 }
 
 function uniqueBindings(

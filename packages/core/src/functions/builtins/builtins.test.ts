@@ -169,7 +169,7 @@ describe('builtin conditions', () => {
 });
 
 describe('builtin params', () => {
-  it('bad params are a ConfigError at <path>.params', async () => {
+  it('bad params are a ConfigError at <path>.params.<param>, one issue per param', async () => {
     const error = await resolver
       .resolve(
         { type: 'builtin', name: 'range', params: { min: 'x' } },
@@ -181,8 +181,11 @@ describe('builtin params', () => {
         (e: unknown) => e,
       );
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).issues[0]?.path).toBe('states[0].validators[0].params');
-    expect((error as ConfigError).issues[0]?.message).toContain('field');
+    expect((error as ConfigError).issues.map((i) => i.path)).toEqual([
+      'states[0].validators[0].params.field',
+      'states[0].validators[0].params.min',
+    ]);
+    expect((error as ConfigError).issues[0]?.message).toContain('builtin "range"');
   });
 
   it('an invalid JSON Schema in schema params is reported', async () => {

@@ -1,12 +1,12 @@
 import { getField } from '../../util/field-path.js';
-import { builtin, z } from './define.js';
+import { builtin, fieldPath, z } from './define.js';
 
 const compare = (name: string, test: (a: number, b: number) => boolean, words: string) =>
   builtin({
     name,
     roles: ['condition'],
     description: `The field is a number ${words} the value.`,
-    params: z.object({ field: z.string().min(1), value: z.number() }),
+    params: z.object({ field: fieldPath, value: z.number() }),
     create:
       ({ field, value }) =>
       (data) => {
@@ -20,7 +20,7 @@ export const conditionBuiltins = [
     name: 'field_equals',
     roles: ['condition'],
     description: 'The field equals the value (strict equality).',
-    params: z.object({ field: z.string().min(1), value: z.unknown() }),
+    params: z.object({ field: fieldPath, value: z.unknown() }),
     create:
       ({ field, value }) =>
       (data) =>
@@ -30,7 +30,7 @@ export const conditionBuiltins = [
     name: 'field_exists',
     roles: ['condition'],
     description: 'The field is present and not null.',
-    params: z.object({ field: z.string().min(1) }),
+    params: z.object({ field: fieldPath }),
     create:
       ({ field }) =>
       (data) =>
@@ -40,7 +40,7 @@ export const conditionBuiltins = [
     name: 'field_in',
     roles: ['condition'],
     description: 'The field is one of the values.',
-    params: z.object({ field: z.string().min(1), values: z.array(z.unknown()) }),
+    params: z.object({ field: fieldPath, values: z.array(z.unknown()) }),
     create:
       ({ field, values }) =>
       (data) =>

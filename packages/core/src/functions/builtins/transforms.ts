@@ -1,21 +1,12 @@
 import { cloneData } from '../../util/clone.js';
-import { getField, isObject, setField } from '../../util/field-path.js';
+import { deleteField, getField, isObject, setField } from '../../util/field-path.js';
+import { defineOwn } from '../../util/safe-keys.js';
 import { compileExpression } from '../expressions.js';
-import { builtin, fieldList, z } from './define.js';
+import { builtin, fieldList, fieldPath, pathRecord, z } from './define.js';
 
 type Rec = Record<string, unknown>;
 /** Builtin transforms never mutate their input: copy mode relies on it. */
 const copyOf = (data: unknown): Rec => (isObject(data) ? cloneData(data) : {});
-
-function deleteField(data: Rec, path: string): void {
-  const keys = path.split('.');
-  let current: unknown = data;
-  for (let i = 0; i < keys.length - 1; i++) {
-    if (!isObject(current)) return;
-    current = current[keys[i] as string];
-  }
-  if (isObject(current)) delete current[keys[keys.length - 1] as string];
-}
 
 function convert(value: unknown, to: string): unknown {
   if (value === undefined || value === null) return value;
@@ -46,7 +37,7 @@ function convert(value: unknown, to: string): unknown {
 function flattenInto(out: Rec, value: unknown, prefix: string, sep: string): void {
   if (isObject(value) && Object.keys(value).length > 0) {
     for (const [k, v] of Object.entries(value)) flattenInto(out, v, prefix ? `${prefix}${sep}${k}` : k, sep);
-  } else out[prefix] = cloneData(value);
+  } else defineOwn(out, prefix, cloneData(value));
 }
 
 const stringCase = (name: string, description: string, fn: (s: string) => string) =>
@@ -80,7 +71,7 @@ export const transformBuiltins = [
     aliases: ['field_mapping', 'FieldMapper'],
     roles: ['transform'],
     description: 'Renames fields: {mapping: {from: to}} (dotted paths allowed).',
-    params: z.object({ mapping: z.record(z.string(), z.string()) }),
+    params: z.object({ mapping: pathRecord(fieldPath) }),
     create:
       ({ mapping }) =>
       (data) => {
@@ -130,7 +121,7 @@ export const transformBuiltins = [
     aliases: ['DefaultValues'],
     roles: ['transform'],
     description: 'Sets fields that are missing or null.',
-    params: z.object({ defaults: z.record(z.string(), z.unknown()) }),
+    params: z.object({ defaults: pathRecord(z.unknown()) }),
     create:
       ({ defaults }) =>
       (data) => {
@@ -144,7 +135,7 @@ export const transformBuiltins = [
     name: 'set_fields',
     roles: ['transform'],
     description: 'Sets fields to fixed values.',
-    params: z.object({ values: z.record(z.string(), z.unknown()) }),
+    params: z.object({ values: pathRecord(z.unknown()) }),
     create:
       ({ values }) =>
       (data) => {
@@ -159,7 +150,7 @@ export const transformBuiltins = [
     roles: ['transform'],
     description: 'Converts fields: {fields: {x: number|integer|string|boolean|date}}.',
     params: z.object({
-      fields: z.record(z.string(), z.enum(['number', 'integer', 'string', 'boolean', 'date'])),
+      fields: pathRecord(z.enum(['number', 'integer', 'string', 'boolean', 'date'])),
     }),
     create:
       ({ fields }) =>
@@ -214,7 +205,7 @@ export const transformBuiltins = [
     name: 'add_timestamp',
     roles: ['transform'],
     description: 'Sets a field to the current time (ISO 8601).',
-    params: z.object({ field: z.string().default('timestamp') }),
+    params: z.object({ field: fieldPath.default('timestamp') }),
     create:
       ({ field }) =>
       (data) => {
@@ -230,7 +221,7 @@ export const transformBuiltins = [
     name: 'copy_field',
     roles: ['transform'],
     description: 'Copies a field to another path.',
-    params: z.object({ from: z.string().min(1), to: z.string().min(1) }),
+    params: z.object({ from: fieldPath, to: fieldPath }),
     create:
       ({ from, to }) =>
       (data) => {
@@ -243,7 +234,7 @@ export const transformBuiltins = [
     name: 'compute',
     roles: ['transform'],
     description: 'Sets a field to a CEL expression over the record: {field, expression}.',
-    params: z.object({ field: z.string().min(1), expression: z.string().min(1) }),
+    params: z.object({ field: fieldPath, expression: z.string().min(1) }),
     create: ({ field, expression }) => {
       const compiled = compileExpression(expression, 'cel', 'params.expression');
       return (data, context) => {

@@ -1,6 +1,6 @@
 import { getField, isObject } from '../../util/field-path.js';
 import { compileJsonSchema } from '../json-schema.js';
-import { builtin, fieldList, z } from './define.js';
+import { builtin, fieldList, fieldPath, pathRecord, z } from './define.js';
 
 type Issue = { path: string; message: string };
 const result = (errors: Issue[]) => (errors.length === 0 ? true : { valid: false, errors });
@@ -86,7 +86,7 @@ export const validatorBuiltins = [
     aliases: ['RangeValidator'],
     roles: ['validator'],
     description: 'A numeric field lies within [min, max].',
-    params: z.object({ field: z.string().min(1), min: z.number().optional(), max: z.number().optional() }),
+    params: z.object({ field: fieldPath, min: z.number().optional(), max: z.number().optional() }),
     create:
       ({ field, min, max }) =>
       (data) => {
@@ -103,7 +103,7 @@ export const validatorBuiltins = [
     aliases: ['PatternValidator'],
     roles: ['validator'],
     description: 'A string field matches a regular expression.',
-    params: z.object({ field: z.string().min(1), pattern: z.string() }),
+    params: z.object({ field: fieldPath, pattern: z.string() }),
     create: ({ field, pattern }) => {
       const re = new RegExp(pattern);
       return (data) => {
@@ -120,7 +120,7 @@ export const validatorBuiltins = [
     roles: ['validator'],
     description: 'Fields have the given JSON type.',
     params: z
-      .object({ field: z.string().optional(), fields: fieldList.optional(), type: typeName })
+      .object({ field: fieldPath.optional(), fields: fieldList.optional(), type: typeName })
       .refine((p) => p.field || p.fields, 'give field or fields'),
     create: ({ field, fields, type }) => {
       const names = fields ?? [field as string];
@@ -138,7 +138,7 @@ export const validatorBuiltins = [
     roles: ['validator'],
     description: 'A string or array field has a length within [min, max].',
     params: z.object({
-      field: z.string().min(1),
+      field: fieldPath,
       min: z.number().int().optional(),
       max: z.number().int().optional(),
     }),
@@ -160,7 +160,7 @@ export const validatorBuiltins = [
     aliases: ['FriendlySchemaValidator'],
     roles: ['validator'],
     description: 'A compact schema: {field: {required, type, min, max, pattern, enum}}.',
-    params: z.object({ schema: z.record(z.string(), friendlyField) }),
+    params: z.object({ schema: pathRecord(friendlyField) }),
     create:
       ({ schema }) =>
       (data) => {
