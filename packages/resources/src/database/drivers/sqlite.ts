@@ -1,9 +1,6 @@
 import { type DatabaseConnection, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { StatementCache, type StatementCacheStats } from './statement-cache.js';
 
-/** better-sqlite3 marks a statement that is still being iterated as `busy`; it cannot run again until done. */
-type Statement = SqliteStatement & { readonly busy?: boolean };
-
 export interface CachingSqliteDialectConfig {
   /** A better-sqlite3 `Database` (or a function that opens one on first use). */
   database: SqliteDatabase | (() => Promise<SqliteDatabase>);
@@ -19,10 +16,10 @@ export interface CachingSqliteDialectConfig {
  * (bounded LRU). Closing the database drops every cached statement with it.
  */
 export class CachingSqliteDialect extends SqliteDialect {
-  private readonly cache: StatementCache<Statement>;
+  private readonly cache: StatementCache<SqliteStatement>;
 
   constructor(config: CachingSqliteDialectConfig) {
-    const cache = new StatementCache<Statement>(config.statementCacheSize ?? 256);
+    const cache = new StatementCache<SqliteStatement>(config.statementCacheSize ?? 256);
     const given = config.database;
     super({
       database:
@@ -40,14 +37,12 @@ export class CachingSqliteDialect extends SqliteDialect {
   }
 }
 
-function cachingDatabase(database: SqliteDatabase, cache: StatementCache<Statement>): SqliteDatabase {
-  const prepare = (sql: string) => database.prepare(sql) as Statement;
+function cachingDatabase(database: SqliteDatabase, cache: StatementCache<SqliteStatement>): SqliteDatabase {
+  const prepare = (sql: string) => database.prepare(sql);
   return {
-    prepare(sql: string): SqliteStatement {
-      const statement = cache.get(sql, prepare);
-      // A statement still being iterated (a stream in progress) cannot be reused: prepare a private one.
-      return statement.busy ? prepare(sql) : statement;
-    },
+    // Kysely runs one query at a time on a SQLite connection (a stream holds it until it ends), so a
+    // cached statement is never still iterating when it is handed out again.
+    prepare: (sql: string): SqliteStatement => cache.get(sql, prepare),
     close(): void {
       cache.clear();
       database.close();
