@@ -1,5 +1,6 @@
 import type { BuiltinFunction } from '../types.js';
 import { conditionBuiltins } from './conditions.js';
+import { coreDataknobsBuiltins } from './dataknobs/index.js';
 import { transformBuiltins } from './transforms.js';
 import { validatorBuiltins } from './validators.js';
 
@@ -8,4 +9,7 @@ export const coreBuiltins: readonly BuiltinFunction[] = [
   ...validatorBuiltins,
   ...transformBuiltins,
   ...conditionBuiltins,
+  // dataknobs-fsm's spellings (`validators.range_check`, `FieldMapper` with `field_map`); last, so a
+  // bare name of both takes either spelling of its params.
+  ...coreDataknobsBuiltins,
 ];
