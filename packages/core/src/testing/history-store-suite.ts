@@ -259,7 +259,7 @@ export function describeHistoryStore(
 
         it('step log (when the store has one): rows assemble into the checkpoint, finishing is atomic', async () => {
           if (!isStepLogStore(store)) return;
-          const log: StepLogStore = store;
+          const log: StepLogStore & HistoryStore = store;
           const step = (state: string, extra: Record<string, unknown> = {}) => ({
             network: 'main',
             state,
@@ -321,7 +321,7 @@ export function describeHistoryStore(
 
         it('step log: concurrent appends and finishes of many executions all land (group commit)', async () => {
           if (!isStepLogStore(store)) return;
-          const log: StepLogStore = store;
+          const log: StepLogStore & HistoryStore = store;
           const ids = Array.from({ length: 40 }, (_, i) => `grp:${i}`);
           await Promise.all(
             ids.map(async (id, i) => {
