@@ -55,9 +55,10 @@ const loadConfig = (
   config: Record<string, unknown>,
   table: string,
   params: Record<string, unknown> = {},
+  poolSize = 4,
 ) => ({
   name: 'load',
-  resources: [{ name: 'dw', type: 'database', config, connection_pool_size: 4 }],
+  resources: [{ name: 'dw', type: 'database', config, connection_pool_size: poolSize }],
   states: [
     {
       name: 'load',
