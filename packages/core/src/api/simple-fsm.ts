@@ -89,12 +89,14 @@ async function createBroker(config: FsmConfig, options: FsmOptions): Promise<Res
   const broker = options.resourceManager ?? new BasicResourceManager();
   const issues: ConfigIssue[] = [];
   for (const [i, entry] of config.resources.entries()) {
-    const given = instances[entry.name];
+    // Own keys only: a resource named or typed `constructor`/`toString` is not an Object.prototype member.
+    const given = Object.hasOwn(instances, entry.name) ? instances[entry.name] : undefined;
     if (given) {
       broker.register(entry.name, given, poolOptionsFromConfig(entry));
       continue;
     }
-    const factory = options.resourceTypes?.[entry.type];
+    const types = options.resourceTypes;
+    const factory = types && Object.hasOwn(types, entry.type) ? types[entry.type] : undefined;
     if (!factory) {
       issues.push({
         path: `resources[${i}].type`,
