@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { ExecutionResult } from '@fsm/core';
 import { type FileSink, openWriter } from '@fsm/io';
 
@@ -58,6 +60,7 @@ export class ResultWriter {
   private readonly sink: FileSink | undefined;
 
   constructor(target: string) {
+    if (target !== '-') removeStaleTemps(target);
     this.sink =
       target === '-'
         ? undefined
@@ -84,5 +87,26 @@ export class ResultWriter {
   /** Leaves no partial output file behind. */
   async abort(): Promise<void> {
     await this.sink?.abort();
+  }
+}
+
+/**
+ * A run killed with SIGKILL leaves its `<output>.tmp-<hex>` behind (the atomic writer never got to
+ * rename or remove it); the next run of the same output removes it.
+ */
+function removeStaleTemps(target: string): void {
+  const folder = dirname(target);
+  const prefix = `${basename(target)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch (error) {
+    // No folder yet: nothing stale (the writer reports a missing folder itself).
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^[0-9a-f]{8}$/.test(name.slice(prefix.length)))
+      rmSync(join(folder, name), { force: true });
   }
 }

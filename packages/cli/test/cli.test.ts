@@ -1,8 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
+import { isStepLogStore } from '@fsm/core';
+import { createStorage } from '@fsm/storage';
 import { fsm, jsonLines, orderConfig, ordersJsonl, repo } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-cli-'));
@@ -180,6 +182,12 @@ describe('fsm validate / graph / init', () => {
   });
 });
 
+/** Executions of a store that still have a checkpoint (the SQLite store lists them by prefix). */
+async function checkpointsOf(store: unknown, prefix: string): Promise<string[]> {
+  if (!isStepLogStore(store) || !store.listCheckpoints) throw new Error('the sqlite store lists checkpoints');
+  return store.listCheckpoints(prefix);
+}
+
 describe('fsm run --storage, history, resume', () => {
   it('stores each record history in SQLite; history list/show/delete read it', async () => {
     const db = `sqlite:${join(dir, 'history.db')}`;
@@ -250,12 +258,26 @@ describe('fsm run --storage, history, resume', () => {
     await new Promise((r) => setTimeout(r, 700));
     first.kill('SIGKILL');
     await new Promise((r) => first.on('close', r));
+    const store = await createStorage(db);
+    const inFlight = await checkpointsOf(store, 'ticks:');
+    await store.close();
     const resumed = await fsm([...args, '--resume', 'ticks']);
     expect(resumed.code).toBe(0);
     const rows = jsonLines(readFileSync(output, 'utf8'));
     expect(rows.map((row) => (row.data as { i: number }).i)).toEqual(
       Array.from({ length: 400 }, (_, i) => i),
     );
+    // Nothing of the killed run is left: no temp output file, no checkpoint of a record in flight.
+    expect(readdirSync(dir).filter((name) => name.startsWith('ticks-out.jsonl.tmp-'))).toEqual([]);
+    const after = await createStorage(db);
+    expect(await checkpointsOf(after, 'ticks:')).toEqual([]);
+    await after.close();
+    // A record that was in flight at the kill is finished now: resuming it runs nothing and says so.
+    const id = inFlight[0] ?? 'ticks:0';
+    const again = await fsm(['resume', id, '--storage', db, '--allow-code']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('already finished');
+    expect(jsonLines(again.stdout)[0]).toMatchObject({ success: true, finalState: 'c' });
   }, 60_000);
 });
 

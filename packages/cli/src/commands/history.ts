@@ -1,4 +1,4 @@
-import type { ExecutionStatus, HistoryQuery } from '@fsm/core';
+import type { ExecutionResult, ExecutionStatus, HistoryQuery } from '@fsm/core';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import { type CliRunMetadata, createFsm, openStorage } from '../load-fsm.js';
 import { resultLine } from '../output.js';
@@ -93,6 +93,24 @@ export async function resumeCommand(
   const storage = await storageOf(options);
   let fsm: Awaited<ReturnType<typeof createFsm>> | undefined;
   try {
+    const history = await storage.load(id);
+    if (history && history.status !== 'running' && history.output) {
+      // Finished before (a crash may have left its checkpoint behind): report it, run nothing.
+      await storage.deleteCheckpoint(id);
+      process.stderr.write(`execution "${id}" already finished (${history.status}); nothing was run\n`);
+      const result: ExecutionResult = {
+        success: history.status === 'succeeded',
+        finalState: history.finalState ?? '',
+        data: history.output.data,
+        path: history.output.path,
+        executionId: id,
+        transitions: history.output.transitions,
+        durationMs: 0,
+      };
+      if (history.error) result.error = history.error;
+      process.stdout.write(resultLine(result));
+      return result.success ? EXIT_OK : EXIT_FAILED;
+    }
     const recorded = ((await storage.loadCheckpoint(id))?.metadata ?? (await storage.load(id))?.metadata) as
       | Partial<CliRunMetadata>
       | undefined;

@@ -24,9 +24,9 @@ export interface RunOptions {
 }
 
 /**
- * `fsm run`: one JSON line per record in input order. Without --storage records stream through in
- * constant memory; with it the run is a durable batch (histories and finished items in the store), so
- * `--resume <batchId>` after a crash runs only what was not finished and rewrites the output whole.
+ * `fsm run`: one JSON line per record in input order, streamed in constant memory. With --storage the
+ * run is a durable batch (histories and finished items in the store), so `--resume <batchId>` after a
+ * crash runs only what was not finished and rewrites the output whole.
  */
 export async function runCommand(configPath: string, options: RunOptions): Promise<number> {
   const concurrency = parsePositiveInt(options.concurrency, '--concurrency');
@@ -85,6 +85,10 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
   return summary.failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
+/**
+ * The durable run streams too: results in input order through a bounded window, each record's history,
+ * batch item and checkpoint deletion written (group-committed) as it finishes; nothing is collected.
+ */
 async function runDurable(
   fsm: SimpleFSM,
   input: RunInput,
@@ -95,12 +99,20 @@ async function runDurable(
   progress: Progress,
   count: (r: ExecutionResult) => void,
 ): Promise<void> {
-  const batch = await fsm.processDurableBatch(input.records(), {
+  const stream = fsm.processDurableStream(input.records(), {
     batchId,
     concurrency,
+    ordered: true,
+    highWaterMark: concurrency * 32,
     ...(timeoutMs !== undefined ? { recordTimeoutMs: timeoutMs } : {}),
-    onProgress: (p) =>
-      progress.update({ done: p.done, succeeded: p.succeeded, failed: p.failed, total: p.total }),
   });
-  for await (const result of input.withInputFailures(batch.results)) count(await writer.write(result));
+  let done = 0;
+  let succeeded = 0;
+  for await (const result of input.withInputFailures(stream)) {
+    const written = await writer.write(result);
+    count(written);
+    done++;
+    if (written.success) succeeded++;
+    progress.update({ done, succeeded, failed: done - succeeded, total: undefined });
+  }
 }
