@@ -264,10 +264,32 @@ describe('entry network selection', () => {
     await expect(fsm.process({}, { network: 'nope' })).rejects.toMatchObject({ code: 'MISUSE' });
   });
 
-  it('honours a record’s _network hint, then a network whose processing_mode matches', async () => {
+  it('a record cannot choose its entry network: its _network field is data unless the config opts in', async () => {
     const fsm = await SimpleFSM.create(multi);
+    expect((await fsm.process({ _network: 'other' })).finalState).toBe('m');
+    const batch = await fsm.processBatch([{}, { _network: 'other' }]);
+    expect(batch.results.map((r) => r.finalState)).toEqual(['b', 'b']);
+    await fsm.close();
+  });
+
+  it('with network_hint_field, honours the record’s hint, then a network whose processing_mode matches', async () => {
+    const fsm = await SimpleFSM.create({ ...multi, network_hint_field: '_network' });
     expect((await fsm.process({ _network: 'other' })).finalState).toBe('o');
+    // A value naming no network (or an inherited member's name) is ignored.
+    expect((await fsm.process({ _network: 'constructor' })).finalState).toBe('m');
+    expect((await fsm.process({})).finalState).toBe('m');
     const batch = await fsm.processBatch([{}, { _network: 'other' }]);
     expect(batch.results.map((r) => r.finalState)).toEqual(['b', 'o']);
+    await fsm.close();
+    const nested = await SimpleFSM.create({ ...multi, network_hint_field: 'route.network' });
+    expect((await nested.process({ route: { network: 'other' } })).finalState).toBe('o');
+    expect((await nested.process({ _network: 'other' })).finalState).toBe('m');
+    await nested.close();
+  });
+
+  it('network_hint_field must be a safe field path', async () => {
+    await expect(
+      SimpleFSM.create({ ...multi, network_hint_field: '__proto__.network' }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID', path: 'network_hint_field' });
   });
 });

@@ -286,6 +286,7 @@ export function normalizeRaw(raw: RawConfig): Normalized {
     networks,
     execution_strategy: raw.execution_strategy ?? DEFAULTS.execution_strategy,
     ...(raw.semantics === 'dataknobs' ? { semantics: raw.semantics } : {}),
+    ...(raw.network_hint_field !== undefined ? { network_hint_field: raw.network_hint_field } : {}),
     max_transitions: raw.max_transitions ?? DEFAULTS.max_transitions,
     ...(raw.timeout_seconds !== undefined ? { timeout_seconds: raw.timeout_seconds } : {}),
     ...(raw.metadata !== undefined ? { metadata: raw.metadata } : {}),

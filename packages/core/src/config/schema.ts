@@ -239,11 +239,13 @@ export const rawConfigSchema = z
     states: z.array(stateSchema).optional(),
     arcs: z.array(networkArcSchema).optional(),
     execution_strategy: executionStrategySchema.optional(),
-    semantics: semanticsSchema
-      .optional()
-      .meta({
-        description: 'dataknobs: push arcs end in the sub-network and replace data, as in dataknobs-fsm.',
-      }),
+    semantics: semanticsSchema.optional().meta({
+      description: 'dataknobs: push arcs end in the sub-network and replace data, as in dataknobs-fsm.',
+    }),
+    network_hint_field: name().optional().meta({
+      description:
+        'Opt-in: a record field that, when it names a network, is where the record enters. Without it, records never choose their entry.',
+    }),
     max_transitions: numeric(z.number().int().min(1)).optional(),
     timeout_seconds: numeric(z.number().positive()).optional(),
     metadata: record().optional(),

@@ -129,6 +129,11 @@ export interface FsmConfig {
   execution_strategy: ExecutionStrategy;
   /** Absent means `fsm`. */
   semantics?: Semantics;
+  /**
+   * Opt-in: a record field (e.g. `_network`) whose value, when it names a network, is where the record
+   * enters. Absent: the entry comes from the caller's options or the config only, never from record data.
+   */
+  network_hint_field?: string;
   max_transitions: number;
   timeout_seconds?: number;
   metadata?: Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { MisuseError } from '../errors/errors.js';
 import type { CompiledNetwork, CompiledState, ExecutionPlan } from '../plan/types.js';
+import { getField } from '../util/field-path.js';
 
 export type ProcessingMode = 'single' | 'batch' | 'stream';
 
@@ -7,7 +8,8 @@ export type ProcessingMode = 'single' | 'batch' | 'stream';
  * Picks where a record enters, in this order (dataknobs' levels, minus the ones a config check
  * already guarantees):
  * 1. an explicit `initialState` (`state` or `network.state`) or `network` option;
- * 2. a metadata hint: the record's `_network` field when it names a network;
+ * 2. only when the config opts in with `network_hint_field: <field>`: that field of the record, when it
+ *    names a network (records from outside must not skip the main network's checks by default);
  * 3. a network whose `metadata.processing_mode` matches the mode (`batch`, `stream`, `single`);
  * 4. the main network;
  * 5. the first network with a start state.
@@ -35,10 +37,12 @@ export function selectEntry(
     return network.start;
   }
   if (plan.networks.size === 1) return plan.main.start;
-  const hint =
-    typeof record === 'object' && record !== null ? (record as { _network?: unknown })._network : undefined;
-  if (typeof hint === 'string' && plan.networks.has(hint))
-    return (plan.networks.get(hint) as CompiledNetwork).start;
+  const hintField = plan.config.network_hint_field;
+  if (hintField !== undefined) {
+    const hint = getField(record, hintField);
+    if (typeof hint === 'string' && plan.networks.has(hint))
+      return (plan.networks.get(hint) as CompiledNetwork).start;
+  }
   if (options.mode) {
     for (const network of plan.networks.values()) {
       if (network.metadata?.processing_mode === options.mode && network.start) return network.start;

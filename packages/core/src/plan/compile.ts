@@ -116,6 +116,10 @@ export async function compilePlan(config: FsmConfig, options: CompileOptions): P
     state.arcResources = uniqueBindings(compiled, path, issues);
   }
 
+  if (config.network_hint_field !== undefined) {
+    const issue = checkConfigFieldPath(config.network_hint_field, 'network_hint_field');
+    if (issue) issues.push(issue);
+  }
   const main = networks.get(config.main_network);
   if (!main) issues.push({ path: 'main_network', message: `unknown network "${config.main_network}"` });
   if (issues.length > 0 || !main) {
