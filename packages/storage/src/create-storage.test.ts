@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleHistory } from '@fsm/core/testing';
@@ -67,5 +67,21 @@ describe('createStorage', () => {
       code: 'STORAGE_FAILED',
       message: expect.stringContaining('"mongo"'),
     });
+  });
+
+  it('a folder that cannot be made fails fast with STORAGE_FAILED naming it (no hang under /proc)', async () => {
+    for (const url of ['sqlite:/proc/nope/x.db', 'file:/proc/nope/history', 'sqlite:/proc/a/b/c/x.db']) {
+      await expect(createStorage(url)).rejects.toMatchObject({
+        code: 'STORAGE_FAILED',
+        message: expect.stringMatching(/cannot create folder \/proc\/(nope|a):/),
+      });
+    }
+    writeFileSync(join(dir, 'plain-file'), 'x');
+    await expect(createStorage(`file:${join(dir, 'plain-file', 'history')}`)).rejects.toMatchObject({
+      code: 'STORAGE_FAILED',
+      message: expect.stringContaining(join(dir, 'plain-file')),
+    });
+    const store = await createStorage(`sqlite:${join(dir, 'new', 'deeper', 'fsm.db')}`);
+    await store.close();
   });
 });

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BatchItemRecord,
@@ -20,6 +19,7 @@ import {
 } from '@fsm/core';
 import { isExpired, selectSummaries, summarize, toMillis } from '../shared/summaries.js';
 import { JsonlLog } from './jsonl-log.js';
+import { makeDirs } from './make-dirs.js';
 
 export interface FileStoreOptions {
   /** Folder of the JSONL logs (created when missing). One process writes it at a time. */
@@ -49,7 +49,7 @@ export class FileStore implements HistoryStore, CheckpointStore {
   static async open(options: FileStoreOptions): Promise<FileStore> {
     const logOptions = { fsync: options.fsync ?? false };
     try {
-      await mkdir(options.directory, { recursive: true });
+      makeDirs(options.directory);
       const summaries: HistorySummary[] = [];
       const batchKeys: string[] = [];
       const histories = await JsonlLog.open(join(options.directory, 'histories.jsonl'), {

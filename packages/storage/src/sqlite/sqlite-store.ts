@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { delay, StorageError } from '@fsm/core';
 import { type SqliteHandle, SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import type { StoreTables } from '../sql/schema.js';
+import { makeDirs } from '../file/make-dirs.js';
 
 export interface SqliteStoreOptions extends Omit<SqlStoreOptions, 'schema'> {
   /** Database file (created with its folder when missing), or `:memory:`. */
@@ -26,7 +26,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqlS
   ]);
   let database: InstanceType<typeof Database>;
   try {
-    if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true });
+    if (options.filename !== ':memory:') makeDirs(dirname(options.filename));
     database = new Database(options.filename);
     // busy_timeout first: switching to WAL and migrating wait for other processes' locks.
     database.pragma('busy_timeout = 10000');
