@@ -146,6 +146,94 @@ for (const { name: dialect, db } of dbs) {
   });
 }
 
+for (const { name: dialect, db } of dbs) {
+  describe(`SQL sink group commit on ${dialect}`, () => {
+    it('8 concurrent producers × 1000 rows: every row once, in fewer transactions than writes', async () => {
+      const to = await table(db);
+      const sink = new SqlTableSink({ db, dialect, table: to, key: ['id'] });
+      const producer = async (p: number) => {
+        for (let i = 0; i < 1000; i += 50) {
+          const rows = Array.from({ length: 50 }, (_, j) => ({
+            id: p * 1000 + i + j,
+            name: `p${p}`,
+            city: 'Oslo',
+          }));
+          await sink.write(rows);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, (_, p) => producer(p)));
+      const back = await db.selectFrom(to).select('id').orderBy('id').execute();
+      expect(back.map((r) => Number(r.id))).toEqual(Array.from({ length: 8000 }, (_, i) => i));
+      expect(sink.written).toBe(8000);
+      expect(sink.transactions).toBeLessThan(160);
+      await sink.close();
+    });
+
+    it('a write whose row the database refuses fails alone; the writes that shared its transaction commit', async () => {
+      const to = await table(db);
+      await db.insertInto(to).values({ id: 999, name: 'taken', city: 'Lima' }).execute();
+      const sink = new SqlTableSink({ db, dialect, table: to });
+      const writes = [0, 1, 2, 3, 4].map((w) =>
+        sink.write([
+          { id: w * 10 + 1, name: `w${w}`, city: 'Oslo' },
+          { id: w === 2 ? 999 : w * 10 + 2, name: `w${w}`, city: 'Oslo' },
+        ]),
+      );
+      const outcomes = await Promise.allSettled(writes);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+      ]);
+      expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({
+        code: 'IO_FAILED',
+        message: expect.stringContaining(`writing 2 rows to ${to}`),
+      });
+      const back = await db.selectFrom(to).select('id').orderBy('id').execute();
+      expect(back.map((r) => Number(r.id))).toEqual([1, 2, 11, 12, 31, 32, 41, 42, 999]);
+      await sink.close();
+    });
+
+    it('one key twice in a batch: the later row wins', async () => {
+      const to = await table(db);
+      const sink = new SqlTableSink({ db, dialect, table: to, key: ['id'] });
+      await sink.write([
+        { id: 1, name: 'first', city: 'Oslo' },
+        { id: 2, name: 'other', city: 'Oslo' },
+        { id: 1, name: 'second', city: 'Lima' },
+      ]);
+      const back = await db.selectFrom(to).select(['id', 'name', 'city']).orderBy('id').execute();
+      expect(back.map((r) => [Number(r.id), r.name, r.city])).toEqual([
+        [1, 'second', 'Lima'],
+        [2, 'other', 'Oslo'],
+      ]);
+      await sink.close();
+    });
+
+    it('close commits the writes still queued; a write aborted while queued writes nothing', async () => {
+      const to = await table(db);
+      const sink = new SqlTableSink({ db, dialect, table: to, key: ['id'] });
+      const abort = new AbortController();
+      const first = sink.write([{ id: 1, name: 'a', city: 'Oslo' }]);
+      const aborted = sink.write([{ id: 2, name: 'b', city: 'Oslo' }], abort.signal).then(
+        () => 'committed',
+        (error: Error) => error.message,
+      );
+      const third = sink.write([{ id: 3, name: 'c', city: 'Oslo' }]);
+      // The first write's transaction is running: the others wait in the queue.
+      abort.abort(new Error('stopped'));
+      await sink.close();
+      await expect(first).resolves.toBeUndefined();
+      await expect(third).resolves.toBeUndefined();
+      expect(await aborted).toBe('stopped');
+      const back = await db.selectFrom(to).select('id').orderBy('id').execute();
+      expect(back.map((r) => Number(r.id))).toEqual([1, 3]);
+    });
+  });
+}
+
 describe('SQL errors', () => {
   it('a source needs exactly one of table and query', () => {
     expect(() => new SqlTableSource({ db: sqlite, key: 'id' })).toThrow(
