@@ -598,30 +598,42 @@ export class Execution {
       result.batchId = batch.batchId;
       result.itemIndex = batch.itemIndex;
     }
-    if (this.recorder) result.history = this.toHistory(result);
+    if (this.recorder) {
+      try {
+        result.history = this.toHistory(result);
+      } catch (error) {
+        // The record's data cannot be copied into its history (nested too deep, a cycle): it fails alone.
+        const failure = this.wrapError(error);
+        this.error = failure;
+        result.success = false;
+        result.error = failure.toJSON();
+        result.history = this.toHistory(result, false);
+      }
+    }
     if (this.env.arcSelector && this.takenArcs.length > 0)
       this.env.arcSelector.recordOutcome(this.takenArcs, result.success);
     this.finalResult = result;
     return undefined;
   }
 
-  toHistory(result?: ExecutionResult): ExecutionHistory {
+  /** `copy: false` keeps references to the record's data (for data that cannot be copied). */
+  toHistory(result?: ExecutionResult, copy = true): ExecutionHistory {
+    const copyMode = copy && this.env.plan.config.data_mode.default === 'copy';
     const history = new ExecutionHistory({
       executionId: this.id,
       fsm: this.env.plan.name,
       status: result ? (result.success ? 'succeeded' : 'failed') : 'running',
       startedAt: this.startedAt,
       steps: this.recorder?.steps ?? [],
-      input: this.env.plan.config.data_mode.default === 'copy' ? cloneData(this.input) : this.input,
+      input: copyMode ? cloneData(this.input) : this.input,
     });
     if (this.env.runMetadata) history.metadata = { ...this.env.runMetadata };
     if (result) {
       history.endedAt = Date.now();
       history.finalState = result.finalState;
       if (result.error) history.error = result.error;
-      const mode = this.env.plan.config.data_mode.default;
       history.output = {
-        data: mode === 'copy' ? cloneData(result.data) : result.data,
+        data: copyMode ? cloneData(result.data) : result.data,
         path: [...result.path],
         transitions: result.transitions,
       };
