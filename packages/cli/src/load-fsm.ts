@@ -12,6 +12,8 @@ export interface FsmCliOptions {
   functions?: string;
   storage?: HistoryStore;
   checkpoint?: FsmOptions['checkpoint'];
+  /** `--allow-read`: folders besides the config's that `$include`/`$import` may read. */
+  allowRead?: readonly string[];
 }
 
 /** What `fsm resume <id>` needs to rebuild the FSM of a stored execution, kept in its checkpoint and history. */
@@ -19,6 +21,8 @@ export interface CliRunMetadata {
   config: string;
   functions?: string;
   allowCode: boolean;
+  /** Absolute `--allow-read` folders, so `fsm resume` loads the config as the run did. */
+  allowRead?: string[];
 }
 
 /** Loads `--functions module.mjs`: its exported functions become registered functions (needs --allow-code). */
@@ -47,6 +51,7 @@ export const cliPackages = {
 export async function createFsm(configPath: string, options: FsmCliOptions): Promise<SimpleFSM> {
   if (!existsSync(configPath)) throw new UsageError(`config file "${configPath}" does not exist`);
   const functions = await loadFunctionsModule(options.functions, options.allowCode ?? false);
+  const allowRead = (options.allowRead ?? []).map((dir) => resolve(dir));
   return SimpleFSM.create(resolve(configPath), {
     functions,
     allowCode: options.allowCode ?? false,
@@ -55,10 +60,12 @@ export async function createFsm(configPath: string, options: FsmCliOptions): Pro
     resourceManager: new ResourceManager(),
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+    ...(allowRead.length > 0 ? { allowedRoots: allowRead } : {}),
     runMetadata: {
       config: resolve(configPath),
       ...(options.functions ? { functions: resolve(options.functions) } : {}),
       allowCode: options.allowCode ?? false,
+      ...(allowRead.length > 0 ? { allowRead } : {}),
     } satisfies CliRunMetadata,
   });
 }

@@ -8,6 +8,16 @@ import { runOnQueue, workerCommand } from './commands/worker.js';
 import { EXIT_USAGE, UsageError } from './exit-codes.js';
 import { describeConfigError } from './load-fsm.js';
 
+/** `--allow-read <dir>`, repeatable: more folders that `$include`/`$import` may read. */
+function allowRead(command: Command): Command {
+  return command.option(
+    '--allow-read <dir>',
+    'let $include/$import also read files in this folder (repeatable; default: only the config folder)',
+    (dir: string, dirs: string[]) => [...dirs, dir],
+    [] as string[],
+  );
+}
+
 function program(setCode: (code: number) => void): Command {
   const cli = new Command('fsm')
     .description('Run data-processing finite state machines (dataknobs-fsm compatible configs).')
@@ -19,8 +29,7 @@ function program(setCode: (code: number) => void): Command {
     async (...args: A) =>
       setCode(await run(...args));
 
-  cli
-    .command('run <config>')
+  allowRead(cli.command('run <config>'))
     .description('run records through a config; one JSON line per record on --output, summary on stderr')
     .option('-i, --input <file>', 'input file (.jsonl/.json/.csv, optionally .gz) or - for stdin', '-')
     .option('--input-format <format>', 'jsonl | json | csv (default: by extension; jsonl for stdin)')
@@ -52,8 +61,7 @@ function program(setCode: (code: number) => void): Command {
       ),
     );
 
-  cli
-    .command('worker <config>')
+  allowRead(cli.command('worker <config>'))
     .description('run records submitted to a BullMQ queue (fsm run --queue) until stopped')
     .option('--redis <url>', 'Redis of the queue', 'redis://127.0.0.1:6379')
     .option('--queue <name>', 'queue name (default: derived from the config path)')
@@ -69,8 +77,7 @@ function program(setCode: (code: number) => void): Command {
       after((config: string, options: Parameters<typeof workerCommand>[1]) => workerCommand(config, options)),
     );
 
-  cli
-    .command('validate <config>')
+  allowRead(cli.command('validate <config>'))
     .description('check a config: every error with its path (exit 1 when invalid)')
     .option(
       '--functions <module>',
@@ -84,11 +91,12 @@ function program(setCode: (code: number) => void): Command {
       ),
     );
 
-  cli
-    .command('graph <config>')
+  allowRead(cli.command('graph <config>'))
     .description('print the state graph')
     .option('-f, --format <format>', 'mermaid | dot', 'mermaid')
-    .action(after((config: string, options: { format: string }) => graphCommand(config, options)));
+    .action(
+      after((config: string, options: Parameters<typeof graphCommand>[1]) => graphCommand(config, options)),
+    );
 
   const history = cli.command('history').description('list, show or delete stored execution histories');
   const storageOption = (c: Command) =>
@@ -105,8 +113,7 @@ function program(setCode: (code: number) => void): Command {
     after((id: string, options: Parameters<typeof historyDelete>[1]) => historyDelete(id, options)),
   );
 
-  cli
-    .command('resume <executionId> [config]')
+  allowRead(cli.command('resume <executionId> [config]'))
     .description('continue one execution from its last checkpoint (config: the one it ran with, by default)')
     .requiredOption('-s, --storage <url>', 'the store that holds its checkpoint')
     .option('--allow-code', 'allow code in the config / --functions')

@@ -88,7 +88,7 @@ export async function historyDelete(id: string, options: HistoryOptions): Promis
 export async function resumeCommand(
   id: string,
   configPath: string | undefined,
-  options: { storage?: string; allowCode?: boolean; functions?: string },
+  options: { storage?: string; allowCode?: boolean; functions?: string; allowRead?: string[] },
 ): Promise<number> {
   const storage = await storageOf(options);
   let fsm: Awaited<ReturnType<typeof createFsm>> | undefined;
@@ -120,12 +120,14 @@ export async function resumeCommand(
         `no checkpoint or history of "${id}" names its config: pass it (fsm resume ${id} <config>)`,
       );
     const functions = options.functions ?? recorded?.functions;
+    const allowRead = options.allowRead?.length ? options.allowRead : recorded?.allowRead;
     fsm = await createFsm(config, {
       storage,
       checkpoint: 'every-step',
       // Code recorded with the run still needs --allow-code now: resuming never widens what may run.
       ...(options.allowCode !== undefined ? { allowCode: options.allowCode } : {}),
       ...(functions !== undefined ? { functions } : {}),
+      ...(allowRead !== undefined ? { allowRead } : {}),
     });
     const result = await fsm.resume(id);
     process.stdout.write(resultLine(result));

@@ -14,16 +14,19 @@ async function compileForInspection(
   configPath: string,
   functionsModule: string | undefined,
   allowCode: boolean,
+  allowedRoots: readonly string[],
 ) {
   if (!existsSync(configPath)) throw new UsageError(`config file "${configPath}" does not exist`);
   const functions = functionsModule ? await loadFunctionsModule(functionsModule, allowCode) : placeholders;
-  return SimpleFSM.create(resolve(configPath), { functions, allowCode: true });
+  return SimpleFSM.create(resolve(configPath), { functions, allowCode: true, allowedRoots });
 }
 
 export interface ValidateOptions {
   json?: boolean;
   functions?: string;
   allowCode?: boolean;
+  /** `--allow-read`: folders besides the config's that `$include`/`$import` may read. */
+  allowRead?: string[];
 }
 
 /**
@@ -43,9 +46,15 @@ export async function validateCommand(configPath: string, options: ValidateOptio
     warnings: [],
   };
   try {
-    const loaded = await loadConfigWithWarnings(resolve(configPath));
+    const allowedRoots = options.allowRead ?? [];
+    const loaded = await loadConfigWithWarnings(resolve(configPath), { allowedRoots });
     report.warnings = loaded.warnings;
-    const fsm = await compileForInspection(configPath, options.functions, options.allowCode ?? false);
+    const fsm = await compileForInspection(
+      configPath,
+      options.functions,
+      options.allowCode ?? false,
+      allowedRoots,
+    );
     await fsm.close();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -62,11 +71,14 @@ export async function validateCommand(configPath: string, options: ValidateOptio
   return report.valid ? EXIT_OK : EXIT_FAILED;
 }
 
-export async function graphCommand(configPath: string, options: { format: string }): Promise<number> {
+export async function graphCommand(
+  configPath: string,
+  options: { format: string; allowRead?: string[] },
+): Promise<number> {
   if (options.format !== 'mermaid' && options.format !== 'dot') {
     throw new UsageError(`--format must be mermaid or dot, not "${options.format}"`);
   }
-  const fsm = await compileForInspection(configPath, undefined, false);
+  const fsm = await compileForInspection(configPath, undefined, false, options.allowRead ?? []);
   process.stdout.write(`${options.format === 'dot' ? fsm.toDot() : fsm.toMermaid()}\n`);
   await fsm.close();
   return EXIT_OK;

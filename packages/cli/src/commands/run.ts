@@ -16,6 +16,7 @@ export interface RunOptions {
   concurrency: string;
   allowCode?: boolean;
   functions?: string;
+  allowRead?: string[];
   timeout?: string;
   resume?: string;
   batchId?: string;
@@ -38,6 +39,7 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
   const fsm = await createFsm(configPath, {
     ...(options.allowCode !== undefined ? { allowCode: options.allowCode } : {}),
     ...(options.functions !== undefined ? { functions: options.functions } : {}),
+    ...(options.allowRead !== undefined ? { allowRead: options.allowRead } : {}),
     ...(storage ? { storage, checkpoint: 'every-step' as const } : {}),
   });
   const writer = new ResultWriter(options.output);

@@ -14,6 +14,7 @@ export interface QueueOptions {
   storage?: string;
   allowCode?: boolean;
   functions?: string;
+  allowRead?: string[];
   timeout?: string;
 }
 
@@ -34,7 +35,11 @@ async function runnerFor(
     queue,
     config: resolve(configPath),
     functions,
-    fsmOptions: { allowCode: options.allowCode ?? false, ...cliPackages },
+    fsmOptions: {
+      allowCode: options.allowCode ?? false,
+      ...cliPackages,
+      ...(options.allowRead?.length ? { allowedRoots: options.allowRead.map((dir) => resolve(dir)) } : {}),
+    },
     ...(storage ? { storage } : {}),
     ...(options.timeout ? { timeoutMs: parseDuration(options.timeout) } : {}),
   });
