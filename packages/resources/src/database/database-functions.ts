@@ -1,4 +1,11 @@
-import { type BuiltinFunction, defineBuiltin, type FunctionContext, getField, setField } from '@fsm/core';
+import {
+  type BuiltinFunction,
+  defineBuiltin,
+  type FunctionContext,
+  forbiddenSegment,
+  getField,
+  setField,
+} from '@fsm/core';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { DatabaseHandle } from './database-provider.js';
@@ -19,12 +26,39 @@ function handleOf(context: FunctionContext, resource: string): DatabaseHandle {
   return context.resources.get<DatabaseHandle>(resource);
 }
 
+const PLACEHOLDER = /(?<!:):([A-Za-z_][\w.]*)/g;
+
+const forbidden = (path: string, segment: string) =>
+  `field path "${path}" contains "${segment}"; __proto__, constructor and prototype are not allowed in field paths`;
+
+/** A dotted field path into the record; `__proto__`, `constructor`, `prototype` are refused with the config. */
+const fieldPath = z
+  .string()
+  .min(1)
+  .superRefine((path, ctx) => {
+    const segment = forbiddenSegment(path);
+    if (segment !== undefined) ctx.addIssue({ code: 'custom', message: forbidden(path, segment) });
+  });
+
+/** SQL whose `:placeholders` are safe field paths. */
+const sqlText = z
+  .string()
+  .min(1)
+  .superRefine((text, ctx) => {
+    for (const match of text.matchAll(PLACEHOLDER)) {
+      const path = match[1] as string;
+      const segment = forbiddenSegment(path);
+      if (segment !== undefined)
+        ctx.addIssue({ code: 'custom', message: `placeholder :${forbidden(path, segment)}` });
+    }
+  });
+
 /** `:name` placeholders (dotted paths into the record) become bound parameters, never spliced text. */
 function boundQuery(text: string, data: unknown) {
   const parts: string[] = [];
   const values: unknown[] = [];
   let last = 0;
-  for (const match of text.matchAll(/(?<!:):([A-Za-z_][\w.]*)/g)) {
+  for (const match of text.matchAll(PLACEHOLDER)) {
     parts.push(text.slice(last, match.index));
     values.push(getField(data, match[1] as string) ?? null);
     last = (match.index ?? 0) + match[0].length;
@@ -36,7 +70,7 @@ function boundQuery(text: string, data: unknown) {
 const writeParams = z.object({
   resource: z.string().min(1),
   table: z.string().min(1),
-  fields: z.array(z.string().min(1)).optional(),
+  fields: z.array(fieldPath).optional(),
   /** Rows per transaction of the resource's write-behind batcher (1: write on the record's connection). */
   batch_size: z.number().int().min(1).optional(),
   /** How long a row waits for others to join its transaction, at most. */
@@ -113,8 +147,8 @@ export const databaseFunctions: readonly BuiltinFunction[] = [
       'Runs `sql` with `:field` placeholders bound from the record; rows (or the first, with `single`) go to `target`.',
     params: z.object({
       resource: z.string().min(1),
-      sql: z.string().min(1),
-      target: z.string().min(1),
+      sql: sqlText,
+      target: fieldPath,
       single: z.boolean().default(false),
     }),
     create: (p) => async (data, context) => {

@@ -141,7 +141,9 @@ export class WriteBehind {
       lane.arrivals++;
       if (lane.queue.length >= lane.settings.batchSize) this.queueFlush(lane);
       else if (!lane.checkScheduled && !lane.flushQueued) {
+        // Count the rows that come after this one: a lone row is sent after one quiet turn.
         lane.checkScheduled = true;
+        lane.arrivals = 0;
         lane.firstAt = performance.now();
         setImmediate(lane.check);
       }
