@@ -219,4 +219,17 @@ describe('hostile YAML and include graphs', () => {
       ['$include', 'include cycle: a.yaml → a.yaml'],
     ]);
   });
+
+  test('a __proto__ key in a config or an included file stays an own key, nothing inherits from it', () => {
+    const dir = tempDir({ 'part.yaml': '__proto__: { polluted: 1 }\n' });
+    const raw = parseConfigText(
+      'name: x\n$include: part.yaml\n__proto__: { polluted: 2 }\nstates: [{ name: s, is_start: true, is_end: true }]\n',
+      join(dir, 'main.yaml'),
+    );
+    const { config, warnings } = normalizeConfig(raw, { env, baseDir: dir });
+    expect(warnings.map((w) => w.path)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(config)).toBe(Object.prototype);
+    expect((config as unknown as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.keys(Object.prototype)).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { type ConfigIssue, ConfigError, FsmError } from '../errors/index.js';
 import { type Env, substituteString } from './env.js';
 import { DEFAULT_MAX_CONFIG_BYTES, MAX_CONFIG_VALUES, readConfigFile } from './parse.js';
+import { defineOwn } from '../util/safe-keys.js';
 import { childPath, isPlainObject } from './path.js';
 
 export interface IncludeContext {
@@ -81,10 +82,14 @@ export function deepMerge(
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
     if (ctx !== undefined && !spend(ctx, '', 1)) return out;
-    const current = out[key];
+    const current = Object.hasOwn(out, key) ? out[key] : undefined;
     // Merging a shared object with itself changes nothing; skipping it keeps diamonds of includes linear.
     if (current === value) continue;
-    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value, ctx) : value;
+    defineOwn(
+      out,
+      key,
+      isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value, ctx) : value,
+    );
   }
   return out;
 }
@@ -225,7 +230,8 @@ export function resolveIncludes(
   const own: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     if (key === '$include' || key === '$import') continue;
-    own[key] = resolveIncludes(item, baseDir, stack, childPath(path, key), ctx);
+    // A `__proto__` key stays an own key (assignment would swap the object's prototype).
+    defineOwn(own, key, resolveIncludes(item, baseDir, stack, childPath(path, key), ctx));
   }
 
   if (Object.hasOwn(value, '$import')) {
