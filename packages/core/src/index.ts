@@ -43,8 +43,9 @@ export type * from './plan/types.js';
 export type { ArcSelector, ArcStatistics } from './engine/arc-selection.js';
 export { ARC_SCORE_WEIGHTS } from './engine/arc-selection.js';
 export type { ExecutionObserver, StateEvent, TransitionEvent } from './engine/execution.js';
-export { cloneData } from './util/clone.js';
+export { cloneData, MAX_DATA_DEPTH } from './util/clone.js';
 export { getField, setField } from './util/field-path.js';
+export { FORBIDDEN_KEYS, forbiddenSegment, isForbiddenKey } from './util/safe-keys.js';
 export { delay } from './util/delay.js';
 export { retryAfterMs } from './util/retry-after.js';
 export {

@@ -189,7 +189,7 @@ describe('field paths in builtin params are checked when the config is compiled'
       for (const [from, to] of [
         ['__proto__.polluted', 'x'],
         ['x', 'constructor.prototype.polluted'],
-      ]) {
+      ] as const) {
         const error = await configError({
           name: 'push',
           main_network: 'main',
