@@ -44,6 +44,8 @@ describe('$include and $import stay inside the config folder', () => {
       );
       expect(issues.map((i) => i.path)).toEqual(['metadata.$import']);
       expect(issues[0]?.message).toMatch(/^refusing to read \/.*outside the folders/);
+      // A config object has no file of its own to name; the refused file is in the message.
+      expect(issues[0]?.file).toBeUndefined();
     }
   });
 

@@ -122,13 +122,15 @@ function loadReferenced(
     missing = error;
   }
   if (!ctx.roots.some((root) => isInside(real, root))) {
+    const including = stack.at(-1);
     const shown = real === file ? file : `${file} (${real})`;
     ctx.issues.push({
       path,
       message:
         `refusing to read ${shown}: outside the folders a config may include from (${ctx.roots.join(', ')}); ` +
         'allow more with the allowedRoots option or --allow-read',
-      file: stack.at(-1) ?? file,
+      // The file that names it, when the config came from a file.
+      ...(including === undefined ? {} : { file: including }),
     });
     return undefined;
   }
