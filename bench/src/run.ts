@@ -263,7 +263,24 @@ async function w9(): Promise<void> {
   }
 }
 
+/** Per-evaluation cost of the README ETL's JSONata expressions, compiled vs jsonata's interpreter. */
+async function expressions(): Promise<void> {
+  const { expressionCosts } = await import('./workloads/expressions.js');
+  const costs = await expressionCosts(quick);
+  console.log("\nExpressions: apps/etl-demo/etl.yaml's JSONata, one evaluation (same results checked)");
+  console.log(
+    `${'expression'.padEnd(62)}${'compiled'.padStart(11)}${'interpreted'.padStart(13)}${'speed-up'.padStart(10)}`,
+  );
+  const cut = (code: string) => (code.length > 60 ? `${code.slice(0, 57)}...` : code);
+  const time = (ns: number) => (ns < 1_000 ? `${ns.toFixed(0)} ns` : `${(ns / 1_000).toFixed(1)} µs`);
+  for (const c of costs) {
+    console.log(
+      `${cut(c.code).padEnd(62)}${time(c.compiledNs).padStart(11)}${time(c.interpretedNs).padStart(13)}${`${(c.interpretedNs / c.compiledNs).toFixed(0)}×`.padStart(10)}`,
+    );
+  }
+}
+
 const only = process.env.FSM_BENCH_ONLY?.split(',');
-const workloads = { w1, w2, w3, w4, w5, w6, w7, w8, w9 };
+const workloads = { w1, w2, w3, w4, w5, w6, w7, w8, w9, expressions };
 for (const [name, workload] of Object.entries(workloads)) if (!only || only.includes(name)) await workload();
 console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);

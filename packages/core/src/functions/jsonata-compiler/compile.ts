@@ -1,4 +1,4 @@
-import { nativeFocus, nativeFunction, stringOf } from './builtins.js';
+import { fastPath, GENERAL, nativeFocus, nativeFunction, stringOf } from './builtins.js';
 import {
   appendInto,
   arithmetic,
@@ -400,7 +400,24 @@ function compileObject(node: AstNode): Fn {
   const keys = pairs.map((pair) => compileNode(pair[0]));
   const values = pairs.map((pair) => compileNode(pair[1]));
   const position = node.position;
+  // Literal, distinct, unreserved keys over a single input item (the usual `{"k": v}`): the grouping
+  // reduces to evaluating the values in the order Object.keys would list the keys.
+  const literalKeys = pairs.map((pair) => (pair[0].type === 'string' ? pair[0].value : undefined));
+  const plain =
+    literalKeys.every((k) => typeof k === 'string' && k !== '_jsonata_lambda' && k !== '_jsonata_function') &&
+    new Set(literalKeys).size === literalKeys.length;
+  const order = plain
+    ? Object.keys(Object.fromEntries(literalKeys.map((k, i) => [k, i]))).map((k) => literalKeys.indexOf(k))
+    : [];
   return (input, env) => {
+    if (plain && !Array.isArray(input)) {
+      const result: Record<string, unknown> = Object.create(null);
+      for (const index of order) {
+        const value = (values[index] as Fn)(input, env);
+        if (value !== undefined) result[literalKeys[index] as string] = value;
+      }
+      return result;
+    }
     const items = Array.isArray(input) ? input : sequenceOf(input);
     // Like the interpreter (which pushes into the input array itself): an empty input still yields the literal.
     if (items.length === 0) items.push(undefined);
@@ -492,9 +509,14 @@ function compileCall(node: AstNode): Fn {
       return s === undefined ? undefined : s.indexOf(t) !== -1;
     };
   }
+  const fast = fastPath(name);
   return (input, env) => {
     const values = new Array<unknown>(args.length);
     for (let i = 0; i < args.length; i++) values[i] = (args[i] as Fn)(input, env);
+    if (fast !== undefined) {
+      const result = fast(values);
+      if (result !== GENERAL) return collapse(result);
+    }
     const validated = validate(values, input);
     try {
       FOCUS.input = input;

@@ -339,6 +339,33 @@ describe('JSONata compiler ≡ interpreter', () => {
     expect(problems).toEqual([]);
   });
 
+  it('$round gives the interpreter’s result for any number and precision (half to even, no -0)', async () => {
+    const fn = compile('$round(x, p)') as CompiledJsonata;
+    const one = compile('$round(x)') as CompiledJsonata;
+    const precision = fc.integer({ min: -3, max: 17 });
+    const halfway = fc
+      .tuple(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.integer({ min: 0, max: 6 }))
+      .map(([k, p]) => (k + 0.5) / 10 ** p);
+    const number = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+      halfway,
+      fc.integer().map((i) => i / 1000),
+    );
+    await fc.assert(
+      fc.asyncProperty(number, precision, async (x, p) => {
+        const data = { x, p };
+        expect(compiledOutcome(fn, data, BINDINGS)).toStrictEqual(
+          await interpreted('$round(x, p)', data, BINDINGS),
+        );
+        expect(compiledOutcome(one, data, BINDINGS)).toStrictEqual(
+          await interpreted('$round(x)', data, BINDINGS),
+        );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('$now() is the evaluation time as ISO text, the same for every call in one evaluation', () => {
     const fn = compile('[$now(), $now()]') as CompiledJsonata;
     const before = Date.now();
