@@ -35,10 +35,10 @@ describe('$include and $import stay inside the config folder', () => {
     expect(error.issues[0]?.file).toBe(main);
   });
 
-  test('an absolute path and /proc/self/environ are refused', () => {
+  test('an absolute path, /proc/self/environ and /dev/zero are refused', () => {
     const secret = outsideFile();
     const dir = tempDir({});
-    for (const file of [secret, '/proc/self/environ', '/etc/passwd']) {
+    for (const file of [secret, '/proc/self/environ', '/etc/passwd', '/dev/zero']) {
       const issues = issuesOf(() =>
         normalizeConfig({ name: 'x', metadata: { $import: file } }, { env, baseDir: dir }),
       );
