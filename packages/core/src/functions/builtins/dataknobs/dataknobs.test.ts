@@ -263,6 +263,10 @@ describe('dataknobs transformers', () => {
         { a: '', b: 'x' },
       ),
     ).toEqual({ a: null, b: 'x' });
+    // A list or dict value is unhashable for dataknobs' `value in table`: the record fails.
+    await expect(run('transformers.replace_values', { s: { Y: 'yes' } }, { s: 'Y', xs: [1] })).rejects.toThrow(
+      "unhashable type: 'list'",
+    );
     expect(
       await run('transformers.split_on', { field: 'xs', output: 'rows' }, { id: 1, xs: [1, 2] }),
     ).toEqual({
