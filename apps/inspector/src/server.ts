@@ -3,9 +3,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ExecutionStatus, type HistoryQuery, type HistoryStore, loadConfig } from '@fsm/core';
+import {
+  type ExecutionFilter,
+  type ExecutionHistoryData,
+  type ExecutionSearch,
+  type ExecutionSearchPage,
+  type ExecutionStatus,
+  FsmError,
+  type FlowSummary,
+  type HistoryStore,
+  loadConfig,
+  MisuseError,
+  scanExecutions,
+  scanFlowSummary,
+} from '@fsm/core';
 import { createStorage } from '@fsm/storage';
 import { graphModel } from './graph-model.js';
+import { layoutGraph } from './layout.js';
 
 export interface InspectorOptions {
   /** The config file whose graph is shown. */
@@ -16,6 +30,8 @@ export interface InspectorOptions {
   host?: string;
   /** The built web app (default: dist/web next to this module). */
   webRoot?: string;
+  /** How often the live stream (`/api/live`) sends counts and flow, in ms (default 1000). */
+  liveIntervalMs?: number;
 }
 
 export interface Inspector {
@@ -28,33 +44,165 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript',
   '.css': 'text/css',
   '.svg': 'image/svg+xml',
+  '.png': 'image/png',
   '.json': 'application/json',
 };
 
+const STATUSES: readonly ExecutionStatus[] = ['running', 'succeeded', 'failed'];
+
+/** Every history of a store without `summarizeFlow`/`findExecutions`: one at a time, through the HistoryStore API. */
+async function* everyHistory(store: HistoryStore, fsm: string): AsyncGenerator<ExecutionHistoryData> {
+  for await (const summary of store.query({ fsm })) {
+    const history = await store.load(summary.executionId);
+    if (history) yield history.toJSON();
+  }
+}
+
+/** The filter of a request's query string; unknown statuses and bad times are the caller's mistake. */
+export function filterFromQuery(params: URLSearchParams, fsm: string): ExecutionSearch {
+  const filter: ExecutionSearch = { fsm };
+  const text = (key: string) => {
+    const value = params.get(key);
+    return value === null || value === '' ? undefined : value;
+  };
+  const status = text('status');
+  if (status !== undefined) {
+    if (!(STATUSES as readonly string[]).includes(status)) {
+      throw new MisuseError(`status "${status}" is not one of ${STATUSES.join(', ')}`);
+    }
+    filter.status = status as ExecutionStatus;
+  }
+  const batchId = text('batch');
+  if (batchId !== undefined) filter.batchId = batchId;
+  const finalState = text('finalState');
+  if (finalState !== undefined) filter.finalState = finalState;
+  const errorCode = text('errorCode');
+  if (errorCode !== undefined) filter.errorCode = errorCode;
+  for (const key of ['since', 'until'] as const) {
+    const value = text(key);
+    if (value === undefined) continue;
+    const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    if (Number.isNaN(ms)) throw new MisuseError(`${key} "${value}" is neither epoch ms nor a date`);
+    filter[key] = ms;
+  }
+  const field = text('field');
+  if (field !== undefined) filter.field = { path: field, value: params.get('value') ?? '' };
+  const cursor = text('cursor');
+  if (cursor !== undefined) filter.cursor = cursor;
+  const limit = text('limit');
+  if (limit !== undefined) {
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new MisuseError(`limit "${limit}" must be 1..1000`);
+    filter.limit = n;
+  }
+  return filter;
+}
+
 /**
- * The inspector's server: the built web app plus a JSON API — `/api/graph` (the config's networks),
- * `/api/executions?status=&fsm=&limit=` (summaries, newest first) and `/api/executions/:id` (one
- * history, every step with its data and the arc taken, and that arc's condition: why it was taken).
+ * The inspector's server: the built web app plus a JSON API — `/api/graph` (networks, definitions and
+ * a dagre layout), `/api/flow` (counts per arc and state over the store or one batch), `/api/executions`
+ * (filtered, paged, with counts), `/api/executions/:id` (one history), `/api/live` (server-sent events:
+ * counts and flow every second).
  */
 export async function startInspector(options: InspectorOptions): Promise<Inspector> {
   const config = await loadConfig(options.config);
   const networks = graphModel(config);
+  const layout = layoutGraph(networks);
   const store = typeof options.storage === 'string' ? await createStorage(options.storage) : options.storage;
   const webRoot = options.webRoot ?? fileURLToPath(new URL('../dist/web', import.meta.url));
+  const liveInterval = options.liveIntervalMs ?? 1000;
+  const live = new Set<ServerResponse>();
+
+  const flow = (filter: ExecutionFilter): Promise<FlowSummary> =>
+    store.summarizeFlow
+      ? store.summarizeFlow(filter)
+      : scanFlowSummary(everyHistory(store, config.name), filter);
+  const find = (search: ExecutionSearch): Promise<ExecutionSearchPage> =>
+    store.findExecutions
+      ? store.findExecutions(search)
+      : scanExecutions(everyHistory(store, config.name), search);
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
 
-  const api = async (url: URL, res: ServerResponse) => {
-    if (url.pathname === '/api/graph') return json(res, 200, { name: config.name, networks });
+  /**
+   * One feed per filter, shared by every page watching it. Each tick asks the store for the counts by
+   * status (cheap); only when they moved is the flow aggregated again, so an idle store of a million
+   * executions costs one count a second, not one aggregation per page per second.
+   */
+  interface Feed {
+    clients: Set<ServerResponse>;
+    timer: NodeJS.Timeout;
+    counts: string;
+    message: string;
+  }
+  const feeds = new Map<string, Feed>();
+  const stream = (url: URL, req: IncomingMessage, res: ServerResponse) => {
+    const { cursor: _c, limit: _l, ...filter } = filterFromQuery(url.searchParams, config.name);
+    const key = JSON.stringify(filter);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    live.add(res);
+    let feed = feeds.get(key);
+    if (!feed) {
+      let busy = false;
+      const tick = async (current: Feed) => {
+        if (busy) return; // a slow store: skip a beat instead of piling up queries
+        busy = true;
+        try {
+          const counts = JSON.stringify((await find({ ...filter, limit: 1 })).counts);
+          if (counts === current.counts) {
+            for (const client of current.clients) client.write(': idle\n\n');
+            return;
+          }
+          const summary = await flow(filter);
+          current.counts = counts;
+          current.message = `data: {"at":${Date.now()},"flow":${JSON.stringify(summary)}}\n\n`;
+          for (const client of current.clients) client.write(current.message);
+        } catch (error) {
+          const failure = `event: failure\ndata: ${JSON.stringify({ error: (error as Error).message })}\n\n`;
+          for (const client of current.clients) client.write(failure);
+        } finally {
+          busy = false;
+        }
+      };
+      const created: Feed = {
+        clients: new Set(),
+        counts: '',
+        message: '',
+        timer: setInterval(() => void tick(created), liveInterval),
+      };
+      feed = created;
+      feeds.set(key, created);
+      void tick(created);
+    } else if (feed.message) {
+      res.write(feed.message);
+    }
+    const mine = feed;
+    mine.clients.add(res);
+    req.on('close', () => {
+      live.delete(res);
+      mine.clients.delete(res);
+      if (mine.clients.size === 0) {
+        clearInterval(mine.timer);
+        feeds.delete(key);
+      }
+    });
+  };
+
+  const api = async (url: URL, req: IncomingMessage, res: ServerResponse) => {
+    if (url.pathname === '/api/graph') return json(res, 200, { name: config.name, networks, layout });
+    if (url.pathname === '/api/flow') {
+      const { cursor: _c, limit: _l, ...filter } = filterFromQuery(url.searchParams, config.name);
+      return json(res, 200, await flow(filter));
+    }
+    if (url.pathname === '/api/live') return stream(url, req, res);
     if (url.pathname === '/api/executions') {
-      const query: HistoryQuery = { fsm: config.name, limit: Number(url.searchParams.get('limit') ?? 100) };
-      const status = url.searchParams.get('status');
-      if (status) query.status = status as ExecutionStatus;
-      const list = [];
-      for await (const summary of store.query(query)) list.push(summary);
-      return json(res, 200, list);
+      return json(res, 200, await find(filterFromQuery(url.searchParams, config.name)));
     }
     const match = /^\/api\/executions\/(.+)$/.exec(url.pathname);
     if (match) {
@@ -63,12 +211,19 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       const arcs = new Map(
         networks.flatMap((n) => n.arcs.map((a) => [`${n.name}/${a.from}/${a.name}`, a] as const)),
       );
-      const steps = [...history.walk()].map(({ step, depth }) => ({
-        ...step,
-        children: undefined,
-        depth,
-        arcDetail: step.arc ? arcs.get(`${step.network}/${step.state}/${step.arc}`) : undefined,
-      }));
+      const steps = [...history.walk()].map(({ step, depth }) => {
+        const { children, ...rest } = step;
+        const arc = step.arc ? arcs.get(`${step.network}/${step.state}/${step.arc}`) : undefined;
+        return {
+          ...rest,
+          depth,
+          // The sub-network state the push returned from: lights the right return edge.
+          ...(children && children.length > 0
+            ? { pushed: children.length, returnedFrom: children[children.length - 1]?.state }
+            : {}),
+          ...(arc ? { arcDetail: { ...arc, definition: undefined } } : {}),
+        };
+      });
       return json(res, 200, { ...history.toJSON(), steps });
     }
     return json(res, 404, { error: 'unknown API path' });
@@ -88,8 +243,16 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const handle = url.pathname.startsWith('/api/') ? api(url, res) : files(url, res);
-    handle.catch((error: unknown) => json(res, 500, { error: (error as Error).message }));
+    const handle = url.pathname.startsWith('/api/') ? api(url, req, res) : files(url, res);
+    handle.catch((error: unknown) => {
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      // Bad filters and cursors are the caller's mistake (400); anything else is ours (500).
+      const status = error instanceof FsmError && error.code === 'MISUSE' ? 400 : 500;
+      json(res, status, { error: (error as Error).message, code: (error as FsmError).code });
+    });
   });
   await new Promise<void>((resolve) =>
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
@@ -98,6 +261,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     close: async () => {
+      for (const feed of feeds.values()) clearInterval(feed.timer);
+      feeds.clear();
+      for (const res of live) res.end();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) =>
         server.close((error) => (error ? reject(error) : resolve())),

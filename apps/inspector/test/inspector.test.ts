@@ -1,44 +1,62 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SimpleFSM } from '@fsm/core';
+import { ExecutionHistory, type HistoryStore, loadConfig, SimpleFSM } from '@fsm/core';
 import { createStorage } from '@fsm/storage';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphModel } from '../src/graph-model.js';
 import { type Inspector, startInspector } from '../src/server.js';
+import { etlHistories } from './etl-histories.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
-const config = join(repo, 'examples', 'dataknobs', 'order-routing.yaml');
-const dir = mkdtempSync(join(tmpdir(), 'fsm-inspector-'));
-const storageUrl = `sqlite:${join(dir, 'history.db')}`;
+const etlConfig = join(repo, 'apps', 'etl-demo', 'etl.yaml');
+const nestedConfig = fileURLToPath(new URL('./fixtures/nested.yaml', import.meta.url));
 const webRoot = fileURLToPath(new URL('../dist/web', import.meta.url));
-const screenshot = join(dir, 'inspector.png');
-let inspector: Inspector;
-let browser: Browser;
+// Screenshots stay after the run (test output); the stores are temporary.
+const output = fileURLToPath(new URL('../test-output', import.meta.url));
+const dir = join(tmpdir(), `fsm-inspector-${process.pid}`);
+const etlUrl = `sqlite:${join(dir, 'etl.db')}`;
+const nestedUrl = `sqlite:${join(dir, 'nested.db')}`;
+const COUNT = 10_000;
+const T0 = Date.UTC(2026, 5, 1, 12);
 
-beforeAll(async () => {
-  expect(
-    existsSync(join(webRoot, 'index.html')),
-    'build the web app first (pnpm --filter @fsm/inspector build; scripts/test.sh does)',
-  ).toBe(true);
-  expect(existsSync('/usr/bin/chromium'), "Debian's Chromium is needed: apt-get install -y chromium").toBe(
-    true,
-  );
-  const storage = await createStorage(storageUrl);
-  const fsm = await SimpleFSM.create(config, { storage, history: true });
-  const orders = readFileSync(join(repo, 'examples', 'data', 'orders.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as unknown);
-  await fsm.processDurableBatch(orders, { concurrency: 1, batchId: 'inspect' });
+let etl: Inspector;
+let nested: Inspector;
+let browser: Browser;
+let expected: ReturnType<typeof etlHistories>['expected'];
+
+async function saveAll(store: HistoryStore, histories: Iterable<ExecutionHistory>): Promise<void> {
+  for (const h of histories) await store.save(h);
+}
+
+/** Runs real records through the nested config, then stores copies of them up to `count` executions. */
+async function nestedHistories(store: HistoryStore, count: number): Promise<void> {
+  const fsm = await SimpleFSM.create(nestedConfig, { storage: store, history: true });
+  const records = Array.from({ length: 30 }, (_, i) => ({ id: i, qty: i % 5, card_ok: i % 3 !== 0 }));
+  await fsm.processDurableBatch(records, { concurrency: 1, batchId: 'seed' });
   await fsm.close();
-  await storage.close();
-  inspector = await startInspector({ config, storage: storageUrl, webRoot });
-  browser = await chromium.launch({
+  const seeds: ExecutionHistory[] = [];
+  for await (const s of store.query({ fsm: 'nested_orders' })) {
+    const h = await store.load(s.executionId);
+    if (h) seeds.push(h);
+  }
+  const copies = function* () {
+    for (let i = seeds.length; i < count; i++) {
+      const data = (seeds[i % seeds.length] as ExecutionHistory).toJSON();
+      yield new ExecutionHistory({ ...data, executionId: `bulk:${i}`, batchId: 'bulk', itemIndex: i });
+    }
+  };
+  await saveAll(store, copies());
+}
+
+async function launch(): Promise<Browser> {
+  return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: [
+      '--headless',
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',
@@ -48,68 +66,305 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-}, 60_000);
+}
+
+async function open(inspector: Inspector): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+  page.setDefaultTimeout(15_000);
+  await page.goto(inspector.url);
+  await page.waitForSelector('body[data-ready="true"]');
+  return page;
+}
+
+/** Node boxes in page coordinates, and the pairs that overlap. */
+async function overlaps(page: Page): Promise<{ count: number; pairs: string[] }> {
+  return page.evaluate(() => {
+    const boxes = [...document.querySelectorAll('.node')].map((g) => {
+      const r = (g.querySelector('rect') as SVGRectElement).getBoundingClientRect();
+      return { id: g.getAttribute('data-node') ?? '', r };
+    });
+    const pairs: string[] = [];
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = (boxes[i] as (typeof boxes)[number]).r;
+        const b = (boxes[j] as (typeof boxes)[number]).r;
+        if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) {
+          pairs.push(`${boxes[i]?.id} × ${boxes[j]?.id}`);
+        }
+      }
+    }
+    return { count: boxes.length, pairs };
+  });
+}
+
+/** What the config says the diagram must hold: states, arcs (a push arc is one enter edge), returns. */
+async function configCounts(path: string): Promise<{ nodes: number; arcs: number; returns: number }> {
+  const networks = graphModel(await loadConfig(path));
+  const byName = new Map(networks.map((n) => [n.name, n]));
+  let returns = 0;
+  for (const n of networks) {
+    for (const a of n.arcs)
+      if (a.push) returns += byName.get(a.push)?.states.filter((s) => s.end).length ?? 0;
+  }
+  return {
+    nodes: networks.reduce((sum, n) => sum + n.states.length, 0),
+    arcs: networks.reduce((sum, n) => sum + n.arcs.length, 0),
+    returns,
+  };
+}
+
+const attrs = (page: Page, selector: string, name: string) =>
+  page.$$eval(selector, (els, n) => els.map((e) => e.getAttribute(n) ?? '').sort(), name);
+
+beforeAll(async () => {
+  expect(
+    existsSync(join(webRoot, 'index.html')),
+    'build the web app first (pnpm --filter @fsm/inspector build; scripts/test.sh does)',
+  ).toBe(true);
+  expect(existsSync('/usr/bin/chromium'), "Debian's Chromium is needed: apt-get install -y chromium").toBe(
+    true,
+  );
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(output, { recursive: true });
+
+  const etlStore = await createStorage(etlUrl);
+  const generated = etlHistories(COUNT, 'nightly', T0);
+  expected = generated.expected;
+  await saveAll(
+    etlStore,
+    generated.histories.map((h) => new ExecutionHistory(h)),
+  );
+  await etlStore.close();
+
+  const nestedStore = await createStorage(nestedUrl);
+  await nestedHistories(nestedStore, COUNT);
+  await nestedStore.close();
+
+  etl = await startInspector({ config: etlConfig, storage: etlUrl, webRoot });
+  nested = await startInspector({ config: nestedConfig, storage: nestedUrl, webRoot });
+  browser = await launch();
+}, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await inspector?.close();
+  const failures: unknown[] = [];
+  for (const close of [() => browser?.close(), () => etl?.close(), () => nested?.close()]) {
+    try {
+      await close();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
+  if (failures.length > 0) throw new AggregateError(failures, 'closing the inspector test failed');
 });
 
-describe('inspector', () => {
-  it('the API serves the graph and the executions', async () => {
-    const graph = (await (await fetch(`${inspector.url}/api/graph`)).json()) as {
-      name: string;
-      networks: { arcs: { condition?: string }[] }[];
+describe('inspector API', () => {
+  it('aggregates the flow in the store: records per arc, failures per state, per batch', async () => {
+    const flow = (await (await fetch(`${etl.url}/api/flow`)).json()) as {
+      executions: number;
+      arcs: { network: string; state: string; arc: string; count: number }[];
+      states: { network: string; state: string; failures: number; meanMs: number }[];
     };
-    expect(graph.name).toBe('order_routing');
-    expect(graph.networks[0]?.arcs.map((a) => a.condition)).toContain('total > 1000');
-    const list = (await (await fetch(`${inspector.url}/api/executions?status=failed`)).json()) as unknown[];
-    expect(list).toHaveLength(2);
-    expect((await fetch(`${inspector.url}/api/executions/nope`)).status).toBe(404);
+    expect(flow.executions).toBe(COUNT);
+    const counts = new Map(flow.arcs.map((a) => [`${a.network}/${a.state}/${a.arc}`, a.count]));
+    expect(counts).toEqual(expected.arcs);
+    expect(flow.states.find((s) => s.state === 'extract')?.failures).toBe(expected.failedValidation);
+    expect(flow.states.find((s) => s.state === 'load')).toMatchObject({ failures: expected.failedLoad });
+    const none = (await (await fetch(`${etl.url}/api/flow?batch=other`)).json()) as { executions: number };
+    expect(none.executions).toBe(0);
   });
 
-  it('shows the graph, lists executions, and steps through one execution in the browser', async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.setDefaultTimeout(10_000);
-    await page.goto(inspector.url);
-    await page.waitForSelector('body[data-ready="true"]');
-    expect(await page.textContent('#fsm-name')).toBe('order_routing');
-    expect(await page.locator('#graph .state').allTextContents()).toEqual([
-      'receive',
-      'price',
-      'manual_review',
-      'express',
-      'standard',
-    ]);
-    expect(await page.locator('tr.execution').count()).toBe(40);
+  it('filters with counts and cursor paging, and rejects bad filters with 400', async () => {
+    const page = (await (
+      await fetch(`${etl.url}/api/executions?errorCode=RESOURCE_UNAVAILABLE&limit=150`)
+    ).json()) as {
+      items: { executionId: string; errorCode: string }[];
+      counts: { failed: number };
+      nextCursor?: string;
+    };
+    expect(page.counts.failed).toBe(expected.failedLoad);
+    expect(page.items).toHaveLength(150);
+    expect(new Set(page.items.map((i) => i.errorCode))).toEqual(new Set(['RESOURCE_UNAVAILABLE']));
+    const rest = (await (
+      await fetch(
+        `${etl.url}/api/executions?errorCode=RESOURCE_UNAVAILABLE&limit=1000&cursor=${page.nextCursor}`,
+      )
+    ).json()) as { items: { executionId: string }[] };
+    expect(page.items.length + rest.items.length).toBe(expected.failedLoad);
+    const byField = (await (await fetch(`${etl.url}/api/executions?field=order_id&value=A-0042`)).json()) as {
+      items: { executionId: string }[];
+    };
+    expect(byField.items.map((i) => i.executionId)).toEqual(['nightly:42']);
+    expect((await fetch(`${etl.url}/api/executions?field=__proto__&value=1`)).status).toBe(400);
+    expect((await fetch(`${etl.url}/api/executions?status=nope`)).status).toBe(400);
+    expect((await fetch(`${etl.url}/api/executions/nope`)).status).toBe(404);
+  });
+});
 
-    await page.selectOption('#status-filter', 'failed');
-    await expect.poll(() => page.locator('tr.execution').count()).toBe(2);
-
-    await page.selectOption('#status-filter', '');
-    await expect.poll(() => page.locator('tr.execution').count()).toBe(40);
-    await page.click('tr.execution[data-id="inspect:0"]');
-    await page.waitForSelector('#timeline-panel:not([hidden])');
-    expect(await page.textContent('#step-label')).toBe('step 1 of 3');
-    expect(await page.textContent('#step-state')).toContain('main.receive');
-    expect(await page.textContent('#step-arc')).toContain('receive->price');
-
-    await page.click('#next');
-    expect(await page.textContent('#step-state')).toContain('main.price');
-    // A-0001 is a US order under 1000: the express arc, because its condition held.
-    expect(await page.textContent('#step-arc')).toContain('because region = "US" held');
-    expect(JSON.parse((await page.textContent('#step-data')) ?? '{}')).toMatchObject({
-      order_id: 'A-0001',
-      region: 'US',
+describe('inspector in the browser', () => {
+  for (const [name, config] of [
+    ['etl-demo', etlConfig],
+    ['nested sub-networks', nestedConfig],
+  ] as const) {
+    it(`draws the ${name} graph: every state and arc, no overlapping nodes, nested clusters`, async () => {
+      const page = await open(name === 'etl-demo' ? etl : nested);
+      const want = await configCounts(config);
+      const boxes = await overlaps(page);
+      expect(boxes.count).toBe(want.nodes);
+      expect(boxes.pairs).toEqual([]);
+      const arcEdges = await page.locator('.edge[data-kind="arc"], .edge[data-kind="enter"]').count();
+      expect(arcEdges).toBe(want.arcs);
+      expect(await page.locator('.edge[data-kind="return"]').count()).toBe(want.returns);
+      expect(await page.locator('.node.start').count()).toBeGreaterThan(0);
+      expect(await page.locator('.node.end').count()).toBeGreaterThan(0);
+      // Every node lies inside its network's cluster box.
+      const outside = await page.evaluate(
+        () =>
+          [...document.querySelectorAll('.node')].filter((g) => {
+            const cluster = document.querySelector(
+              `.cluster[data-network="${g.getAttribute('data-network')}"] rect`,
+            );
+            const a = (g.querySelector('rect') as SVGRectElement).getBoundingClientRect();
+            const c = (cluster as SVGRectElement).getBoundingClientRect();
+            return a.left < c.left || a.right > c.right || a.top < c.top || a.bottom > c.bottom;
+          }).length,
+      );
+      expect(outside).toBe(0);
+      await page.screenshot({ path: join(output, `graph-${name.replace(/\W+/g, '-')}.png`) });
+      await page.close();
     });
-    expect(await page.locator('.state.current').textContent()).toBe('price');
-    expect(await page.locator('.arc.taken').count()).toBe(2);
+  }
 
-    await page.click('#next');
-    expect(await page.textContent('#step-state')).toContain('main.express');
-    await page.screenshot({ path: screenshot, fullPage: true });
-    expect(statSync(screenshot).size).toBeGreaterThan(10_000);
+  it('shows the flow counts, a definition on click, finds failed records and lights one path with its diff', async () => {
+    const page = await open(etl);
+    await expect.poll(() => page.textContent('#count-total'), { timeout: 10_000 }).toBe(String(COUNT));
+    expect(await page.textContent('#count-failed')).toBe(
+      String(expected.failedLoad + expected.failedValidation),
+    );
+    const highValue = page.locator('.edge[data-edge="main/route/high_value"]');
+    expect(await highValue.getAttribute('data-count')).toBe(
+      String(expected.arcs.get('main/route/high_value')),
+    );
+    expect(Number(await highValue.locator('.line').getAttribute('stroke-width'))).toBeGreaterThan(1.5);
+
+    // Pan and zoom change the viewport's transform.
+    const before = await page.getAttribute('#viewport', 'transform');
+    await page.click('#zoom-in');
+    expect(await page.getAttribute('#viewport', 'transform')).not.toBe(before);
+    await page.click('#zoom-fit');
+
+    await page.click('.node[data-node="main/extract"]');
+    expect(await page.textContent('#definition-title')).toContain('main.extract (start)');
+    expect(await page.textContent('#definition-body')).toContain('"order_id"');
+    expect(await page.textContent('#definition-stats')).toContain(`${expected.failedValidation} failed here`);
+    await highValue.dispatchEvent('click');
+    expect(await page.textContent('#definition-stats')).toContain('condition: total > 1000');
+    await page.click('#definition-close');
+
+    // Find the records that failed in load by their error code.
+    await page.fill('#error-code-filter', 'RESOURCE_UNAVAILABLE');
+    await page.click('#find');
+    await expect
+      .poll(() => page.getAttribute('#filter-counts', 'data-total'), { timeout: 10_000 })
+      .toBe(String(expected.failedLoad));
+    const codes = await page.locator('tr.execution .error-code').allTextContents();
+    expect(codes).toHaveLength(50);
+    expect(new Set(codes)).toEqual(new Set(['RESOURCE_UNAVAILABLE']));
+    await page.click('#more');
+    await expect.poll(() => page.locator('tr.execution').count(), { timeout: 10_000 }).toBe(100);
+
+    // Its error and the cause chain.
+    await page.locator('tr.execution').first().click();
+    await page.waitForSelector('#timeline-panel:not([hidden])');
+    expect(await page.textContent('#execution-error')).toContain(
+      'caused by SqliteError [SQLITE_BUSY]: database is locked',
+    );
+    expect(await page.locator('.node.failed-here').getAttribute('data-node')).toBe('main/load');
+
+    // One record by a data field: its path is lit, nothing else.
+    await page.fill('#error-code-filter', '');
+    await page.fill('input[name="field"]', 'order_id');
+    await page.fill('input[name="value"]', 'A-0042');
+    await page.click('#find');
+    await expect.poll(() => page.getAttribute('#filter-counts', 'data-total'), { timeout: 10_000 }).toBe('1');
+    await page.click('tr.execution[data-id="nightly:42"]');
+    await page.waitForSelector('body[data-execution="nightly:42"]');
+    const history = (await (await fetch(`${etl.url}/api/executions/nightly:42`)).json()) as {
+      steps: { network: string; state: string; arc?: string; returnedFrom?: string }[];
+    };
+    const litNodes = [...new Set(history.steps.map((s) => `${s.network}/${s.state}`))].sort();
+    const litEdges = history.steps
+      .flatMap((s) => {
+        if (!s.arc) return [];
+        const id = `${s.network}/${s.state}/${s.arc}`;
+        return s.returnedFrom ? [id, `${id}#return:${s.returnedFrom}`] : [id];
+      })
+      .sort();
+    expect(await attrs(page, '.node.lit', 'data-node')).toEqual(litNodes);
+    expect(await attrs(page, '.edge.lit', 'data-edge')).toEqual(litEdges);
+    expect(litNodes).toContain('pricing/tax');
+    expect(litEdges).toContain('main/normalize/price#return:priced');
+
+    // The route step got tax and total back from the pricing sub-network: the diff shows them.
+    const route = history.steps.findIndex((s) => s.state === 'route');
+    await page.click(`#steps li[data-index="${route}"]`);
+    expect(await page.textContent('#step-arc')).toMatch(/took (high_value|domestic|default)/);
+    const changed = await attrs(page, '#step-diff .changed', 'data-field');
+    expect(changed).toEqual(['tax', 'total']);
+    // The normalize step rounded the amount.
+    await page.click('#steps li[data-index="1"]');
+    expect(await attrs(page, '#step-diff .changed', 'data-field')).toEqual(['amount']);
+    expect(await page.locator('#steps li.depth-1').count()).toBe(3);
+    await page.screenshot({ path: join(output, 'inspector-etl.png'), fullPage: true });
+    expect(statSync(join(output, 'inspector-etl.png')).size).toBeGreaterThan(20_000);
+    await page.close();
+  });
+
+  it('lights a path through nested sub-networks, returns included', async () => {
+    const page = await open(nested);
+    await page.selectOption('select[name="finalState"]', 'done');
+    await page.click('#find');
+    await expect
+      .poll(() => page.getAttribute('#filter-counts', 'data-total'), { timeout: 10_000 })
+      .not.toBe(null);
+    await page.locator('tr.execution').first().click();
+    await page.waitForSelector('#timeline-panel:not([hidden])');
+    const lit = await attrs(page, '.edge.lit', 'data-edge');
+    expect(lit).toContain('main/checkout/do_checkout');
+    expect(lit).toContain('main/checkout/do_checkout#return:confirm');
+    expect(lit).toContain('checkout/pay/do_pay');
+    expect(lit.some((id) => id.startsWith('checkout/pay/do_pay#return:'))).toBe(true);
+    expect(await page.locator('#steps li.depth-2').count()).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it('counts rise live while a run writes to the store', async () => {
+    const page = await open(nested);
+    await expect.poll(() => page.textContent('#count-total'), { timeout: 10_000 }).toBe(String(COUNT));
+    const seen = new Set<string>();
+    const watch = setInterval(() => {
+      void page.textContent('#count-total').then(
+        (t) => seen.add(t ?? ''),
+        () => undefined,
+      );
+    }, 100);
+    const store = await createStorage(nestedUrl);
+    const fsm = await SimpleFSM.create(nestedConfig, { storage: store, history: true });
+    try {
+      for (let chunk = 0; chunk < 4; chunk++) {
+        const records = Array.from({ length: 25 }, (_, i) => ({ id: i, qty: 1, card_ok: true }));
+        await fsm.processDurableBatch(records, { concurrency: 1, batchId: `live-${chunk}` });
+        await new Promise((resolve) => setTimeout(resolve, 700));
+      }
+    } finally {
+      await fsm.close();
+      await store.close();
+    }
+    await expect.poll(() => page.textContent('#count-total'), { timeout: 10_000 }).toBe(String(COUNT + 100));
+    clearInterval(watch);
+    const values = [...seen].map(Number).filter((n) => n > COUNT && n < COUNT + 100);
+    expect(values.length, `intermediate counts seen: ${[...seen].join(', ')}`).toBeGreaterThan(0);
     await page.close();
   });
 });

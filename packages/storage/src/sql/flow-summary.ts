@@ -55,6 +55,10 @@ function historiesTable(schema: string | undefined): RawBuilder<unknown> {
   return sql.table(schema ? `${schema}.fsm_histories` : 'fsm_histories');
 }
 
+/**
+ * `s(network, state, arc, failed, ms, ended, children)`: every step, nested ones too. Each step's
+ * fields are read once in the CTE, so the big `data` of a step is not parsed again per aggregate.
+ */
 function stepsCte(
   backend: Backend,
   where: RawBuilder<unknown>,
@@ -62,19 +66,28 @@ function stepsCte(
 ): RawBuilder<unknown> {
   const histories = historiesTable(schema);
   if (backend === 'postgres') {
-    return sql`with recursive s(step) as (
-      select j.step from ${histories} h cross join lateral jsonb_array_elements(h.body::jsonb -> 'steps') as j(step)
+    const fields = (v: string) =>
+      sql.raw(`${v} ->> 'network', ${v} ->> 'state', ${v} ->> 'arc', (${v} -> 'error') is not null,
+        (${v} ->> 'endedAt')::float8 - (${v} ->> 'startedAt')::float8, ${v} -> 'endedAt',
+        case when jsonb_typeof(${v} -> 'children') = 'array' then ${v} -> 'children' end`);
+    return sql`with recursive s(network, state, arc, failed, ms, ended, children) as (
+      select ${fields('j.step')} from ${histories} h
+        cross join lateral jsonb_array_elements(h.body::jsonb -> 'steps') as j(step)
       where ${where}
       union all
-      select c.step from s cross join lateral jsonb_array_elements(
-        case when jsonb_typeof(s.step -> 'children') = 'array' then s.step -> 'children' else '[]'::jsonb end
-      ) as c(step)
+      select ${fields('c.step')} from s cross join lateral jsonb_array_elements(s.children) as c(step)
+      where s.children is not null
     )`;
   }
-  return sql`with recursive s(step) as (
-    select j.value from ${histories} h, json_each(h.body, '$.steps') j where ${where}
+  const fields = (v: string) =>
+    sql.raw(`json_extract(${v}, '$.network'), json_extract(${v}, '$.state'), json_extract(${v}, '$.arc'),
+      json_type(${v}, '$.error') is not null,
+      json_extract(${v}, '$.endedAt') - json_extract(${v}, '$.startedAt'), json_extract(${v}, '$.endedAt'),
+      json_extract(${v}, '$.children')`);
+  return sql`with recursive s(network, state, arc, failed, ms, ended, children) as (
+    select ${fields('j.value')} from ${histories} h, json_each(h.body, '$.steps') j where ${where}
     union all
-    select c.value from s, json_each(s.step, '$.children') c
+    select ${fields('c.value')} from s, json_each(s.children) c where s.children is not null
   )`;
 }
 
@@ -102,29 +115,11 @@ export async function sqlFlowSummary(
   schema?: string,
 ): Promise<FlowSummary> {
   const where = whereClause(backend, filter);
-  const step =
-    backend === 'postgres'
-      ? {
-          network: sql`step ->> 'network'`,
-          state: sql`step ->> 'state'`,
-          arc: sql`step ->> 'arc'`,
-          failed: sql`(step -> 'error') is not null`,
-          ms: sql`((step ->> 'endedAt')::float8 - (step ->> 'startedAt')::float8)`,
-          ended: sql`(step -> 'endedAt')`,
-        }
-      : {
-          network: sql`json_extract(step, '$.network')`,
-          state: sql`json_extract(step, '$.state')`,
-          arc: sql`json_extract(step, '$.arc')`,
-          failed: sql`json_type(step, '$.error') is not null`,
-          ms: sql`(json_extract(step, '$.endedAt') - json_extract(step, '$.startedAt'))`,
-          ended: sql`json_extract(step, '$.endedAt')`,
-        };
+  const failed = backend === 'postgres' ? sql`failed` : sql`failed = 1`;
   const groups = await sql<StepGroupRow>`${stepsCte(backend, where, schema)}
-    select ${step.network} as network, ${step.state} as state, ${step.arc} as arc, count(*) as n,
-      sum(case when ${step.failed} then 1 else 0 end) as failures,
-      sum(${step.ms}) as total_ms, count(${step.ended}) as timed
-    from s group by 1, 2, 3`.execute(db);
+    select network, state, arc, count(*) as n, sum(case when ${failed} then 1 else 0 end) as failures,
+      sum(ms) as total_ms, count(ended) as timed
+    from s group by network, state, arc`.execute(db);
   const histories = historiesTable(schema);
   const statusRows = await sql<{ status: string; n: number | string }>`
     select h.status as status, count(*) as n from ${histories} h where ${where} group by h.status`.execute(
