@@ -57,6 +57,18 @@ describe('CEL: integral JSON numbers are CEL ints', () => {
     expect(typeof data.id).toBe('number');
   });
 
+  it('data.<field> reads only those fields; data used whole is the whole record', () => {
+    expect(run('has(data.email) && data.email.contains("@")', { email: 'a@b', id: 1 })).toBe(true);
+    expect(run('has(data.email)', { id: 1 })).toBe(false);
+    expect(run('data.order.qty * 2 == 4', { order: { qty: 2 } })).toBe(true);
+    expect(run('size(data) == 2 && data.id == 1', { id: 1, n: 2.5 })).toBe(true);
+    expect(() => run('x > 1', { y: 1 })).toThrow(/Unknown variable: x/);
+    // The same compiled expression on consecutive records: nothing of one record leaks into the next.
+    const e = cel('has(data.a) ? a + 1 : 0');
+    expect(e.evaluate({ a: 1 }, ctx())).toBe(2);
+    expect(e.evaluate({ b: 1 }, ctx())).toBe(0);
+  });
+
   it('integers beyond 2^53 and non-integral numbers stay doubles', () => {
     expect(run('big > 1', { big: 2 ** 60 })).toBe(true);
     expect(run('big + 1', { big: 2 ** 60 })).toBe(2 ** 60 + 1);

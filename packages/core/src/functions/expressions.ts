@@ -15,6 +15,18 @@ const excerpt = (code: string) => (code.length > 40 ? `${code.slice(0, 37)}...` 
 // Conversion stops this deep (values below stay as they are): records are not trusted to be shallow.
 const CEL_MAX_DEPTH = 64;
 
+/**
+ * Sets an own property, also for the key `__proto__` (which plain assignment would turn into a prototype
+ * change). Plain objects, not null-prototype ones: cel-js reads those several times slower.
+ */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
+}
+
 const isPlainObject = (value: object): value is Record<string, unknown> => {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
@@ -45,9 +57,9 @@ function toCel(value: unknown, depth = 0): unknown {
     const item = value[key];
     const converted = toCel(item, depth + 1);
     if (converted !== item) {
-      // A null prototype: a record key named `__proto__` stays an ordinary key.
-      copy ??= Object.assign(Object.create(null) as Record<string, unknown>, value);
-      copy[key] = converted;
+      // Spread defines own properties: a record key named `__proto__` stays an ordinary key.
+      copy ??= { ...value };
+      setOwn(copy, key, converted);
     }
   }
   return copy ?? value;
@@ -59,8 +71,8 @@ function fromCel(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object' || value === null || depth >= CEL_MAX_DEPTH) return value;
   if (Array.isArray(value)) return value.map((item) => fromCel(item, depth + 1));
   if (value instanceof Map) {
-    const out: Record<string, unknown> = Object.create(null);
-    for (const [k, v] of value) out[String(k)] = fromCel(v, depth + 1);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of value) setOwn(out, String(k), fromCel(v, depth + 1));
     return out;
   }
   if (!isPlainObject(value)) return value;
@@ -69,8 +81,8 @@ function fromCel(value: unknown, depth = 0): unknown {
     const item = value[key];
     const converted = fromCel(item, depth + 1);
     if (converted !== item) {
-      copy ??= Object.assign(Object.create(null) as Record<string, unknown>, value);
-      copy[key] = converted;
+      copy ??= { ...value };
+      setOwn(copy, key, converted);
     }
   }
   return copy ?? value;
@@ -96,9 +108,17 @@ const celEnvironment = (() => {
   return env;
 })();
 
-/** The top-level identifiers an expression reads (macro variables included; they are harmless). */
-function celIdentifiers(ast: unknown): Set<string> {
-  const names = new Set<string>();
+interface CelNames {
+  /** Top-level identifiers (record fields, `data`, `params`, `state`; macro variables too, harmlessly). */
+  identifiers: Set<string>;
+  /** The fields read as `data.<field>`, or undefined when `data` is also used otherwise (whole). */
+  dataFields: Set<string> | undefined;
+}
+
+function celNames(ast: unknown): CelNames {
+  const identifiers = new Set<string>();
+  const dataFields = new Set<string>();
+  let wholeData = false;
   const stack: unknown[] = [ast];
   while (stack.length > 0) {
     const node = stack.pop();
@@ -108,10 +128,32 @@ function celIdentifiers(ast: unknown): Set<string> {
       continue;
     }
     const { op, args } = node as { op?: unknown; args?: unknown };
-    if (op === 'id' && typeof args === 'string') names.add(args);
-    else stack.push(args);
+    if (op === 'id' && typeof args === 'string') {
+      identifiers.add(args);
+      if (args === 'data') wholeData = true;
+      continue;
+    }
+    if (op === '.' && Array.isArray(args) && typeof args[1] === 'string') {
+      const target = args[0] as { op?: unknown; args?: unknown } | undefined;
+      if (target?.op === 'id' && target.args === 'data') {
+        identifiers.add('data');
+        dataFields.add(args[1]);
+        continue;
+      }
+    }
+    stack.push(args);
   }
-  return names;
+  return { identifiers, dataFields: wholeData ? undefined : dataFields };
+}
+
+/** `data` as CEL sees it: only the named fields of a plain record when that is all it reads. */
+function celData(data: unknown, fields: Set<string> | undefined): unknown {
+  if (fields === undefined || typeof data !== 'object' || data === null || !isPlainObject(data)) {
+    return toCel(data);
+  }
+  const projection: Record<string, unknown> = {};
+  for (const name of fields) if (Object.hasOwn(data, name)) setOwn(projection, name, toCel(data[name]));
+  return projection;
 }
 
 function compileCel(code: string, path: string): CompiledExpression {
@@ -123,27 +165,42 @@ function compileCel(code: string, path: string): CompiledExpression {
       { path, message: `CEL syntax error in "${excerpt(code)}": ${(error as Error).message}` },
     ]);
   }
-  // Only the fields the expression names are converted per record, not the whole record.
-  const identifiers = celIdentifiers(program.ast);
+  // Only the fields the expression names are converted per record, never the whole record.
+  const { identifiers, dataFields } = celNames(program.ast);
   const fields = [...identifiers].filter((n) => n !== 'data' && n !== 'params' && n !== 'state');
   const usesData = identifiers.has('data');
   const usesParams = identifiers.has('params');
+  // One variables object per expression, always the same shape (fast lookups in cel-js); a variable
+  // set to undefined is an unknown variable to cel-js, like an absent one. Evaluation is synchronous.
+  const vars: Record<string, unknown> = {};
+  for (const name of fields) setOwn(vars, name, undefined);
+  vars.data = vars.params = vars.state = undefined;
   return {
     sync: true,
     evaluate(data, context) {
       // The record's fields are the variables; `data`, `params` and `state` are always there too.
-      const vars: Record<string, unknown> = Object.create(null);
-      if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
-        const record = data as Record<string, unknown>;
-        for (const name of fields) if (Object.hasOwn(record, name)) vars[name] = toCel(record[name]);
+      const record =
+        typeof data === 'object' && data !== null && !Array.isArray(data)
+          ? (data as Record<string, unknown>)
+          : undefined;
+      for (const name of fields) {
+        setOwn(
+          vars,
+          name,
+          record !== undefined && Object.hasOwn(record, name) ? toCel(record[name]) : undefined,
+        );
       }
-      vars.data = usesData ? toCel(data) : data;
+      vars.data = usesData ? celData(data, dataFields) : data;
       vars.params = usesParams ? toCel(context.params) : context.params;
       vars.state = context.state;
       try {
         return fromCel(program(vars));
       } catch (error) {
         throw new Error(`CEL expression "${excerpt(code)}" failed: ${(error as Error).message}`);
+      } finally {
+        // The record is not kept alive by the expression between evaluations.
+        for (const name of fields) setOwn(vars, name, undefined);
+        vars.data = vars.params = undefined;
       }
     },
   };
