@@ -38,6 +38,7 @@ export * from './functions/index.js';
 export * from './resources/index.js';
 export type * from './api/types.js';
 export * from './api/index.js';
+export * from './tracing/index.js';
 export { compilePlan } from './plan/compile.js';
 export type * from './plan/types.js';
 export type { ArcSelector, ArcStatistics } from './engine/arc-selection.js';

@@ -22,6 +22,7 @@ import { compilePlan } from '../plan/compile.js';
 import { type ProcessingMode, selectEntry } from '../engine/network-selection.js';
 import type { CompiledState, ExecutionPlan } from '../plan/types.js';
 import { BasicResourceManager } from '../resources/index.js';
+import { createFsmTracing, type FsmTracing } from '../tracing/otel.js';
 import { type BatchOptions, type BatchResult, RefTimeout, runBatch } from './batch.js';
 import { planToDot, planToMermaid } from './graph.js';
 import { type ResultStream, type StreamOptions, runStream } from './stream.js';
@@ -47,6 +48,8 @@ export interface PreparedFsm {
   env: ExecutionEnv;
   broker: ResourceBroker | undefined;
   options: FsmOptions;
+  /** Set when OpenTelemetry tracing is on (a provider registered or a tracer given). */
+  tracing?: FsmTracing;
 }
 
 /** Loads, compiles and wires a config (shared by SimpleFSM, AdvancedFSM and the builder). */
@@ -80,7 +83,8 @@ export async function prepareFsm(source: string | object, options: FsmOptions = 
     arcSelector: createArcSelector(plan.strategy, plan, broker),
     ...(options.runMetadata ? { runMetadata: options.runMetadata } : {}),
   };
-  return { loaded, plan, env, broker, options };
+  const tracing = await createFsmTracing(options.tracing);
+  return { loaded, plan, env, broker, options, ...(tracing ? { tracing } : {}) };
 }
 
 async function createBroker(config: FsmConfig, options: FsmOptions): Promise<ResourceBroker | undefined> {
@@ -284,8 +288,16 @@ export class BaseFsm {
       this.startState(options.initialState, record, options.network, mode),
       { signal, batch },
     );
+    // Spans through the engine's observer hooks, only when tracing is on.
+    const spans = this.prepared.tracing?.start({ id: execution.id, fsm: this.name, batchId: batch?.batchId });
+    if (spans) execution.observer = spans;
     try {
-      return await this.runDurably(execution, signal, recordItem);
+      const result = await this.runDurably(execution, signal, recordItem);
+      spans?.end(result);
+      return result;
+    } catch (error) {
+      spans?.fail(error);
+      throw error;
     } finally {
       timer?.clear();
     }

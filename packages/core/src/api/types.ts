@@ -3,6 +3,7 @@ import type { BuiltinFunction, FsmFunction, FsmLogger } from '../functions/types
 import type { ExecutionHistory } from '../history/execution-history.js';
 import type { HistoryStore } from '../interfaces/history-store.js';
 import type { ResourceBroker, ResourceFactory, ResourceProvider } from '../interfaces/resource.js';
+import type { TracingOptions } from '../tracing/otel.js';
 
 /** The outcome of one record. `process()` returns failures as results; it never throws for them. */
 export interface ExecutionResult<TData = unknown> {
@@ -48,6 +49,11 @@ export interface FsmOptions {
   /** Folders besides the config's own that `$include`/`$import` may read (see `loadConfig`). */
   allowedRoots?: readonly string[];
   logger?: FsmLogger;
+  /**
+   * OpenTelemetry: a span per execution, state and push. On by default when `@opentelemetry/api` is
+   * installed and a tracer provider is registered; `{ tracer }` picks one, `{ enabled: false }` turns it off.
+   */
+  tracing?: TracingOptions;
 }
 
 export interface ProcessOptions {
