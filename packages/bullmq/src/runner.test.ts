@@ -179,7 +179,12 @@ describe('QueueRunner in one process', () => {
       r.worker();
       const { batchId } = await r.submit([{ n: 1 }]);
       await collect(r, batchId);
-      expect(ended.map((s) => s.name)).toEqual(['fsm.state start', 'fsm.state done', 'fsm.record']);
+      // Core's span names (emitHistorySpans): the same tree as an in-process run.
+      expect(ended.map((s) => s.name)).toEqual([
+        'fsm.state main.start',
+        'fsm.state main.done',
+        'fsm.execution scale_out',
+      ]);
       expect(ended.filter((s) => s.name.startsWith('fsm.state')).every((s) => s.parent)).toBe(true);
     } finally {
       trace.disable();

@@ -1,11 +1,13 @@
-import type { ExecutionResult, HistoryStep } from '@fsm/core';
-import { SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { emitHistorySpans, type ExecutionResult, wasTracedLive } from '@fsm/core';
+import * as otel from '@opentelemetry/api';
 
-const tracer = () => trace.getTracer('@fsm/bullmq');
+const tracer = () => otel.trace.getTracer('@fsm/bullmq');
 
 /**
- * One span per record and one per state it visited (from the history's timings). With no OTel SDK
- * registered the API's no-op tracer makes this free.
+ * The spans of a record a worker finished, rebuilt from its history with core's `emitHistorySpans` —
+ * the same names and attributes as core's live tracing (execution, a span per state and per push),
+ * plus the queue. Skipped when core already traced the execution live. With no OTel SDK registered
+ * the API's no-op tracer makes this free.
  */
 export function emitRecordSpans(
   queue: string,
@@ -13,38 +15,18 @@ export function emitRecordSpans(
   result: ExecutionResult,
   startedAt: number,
 ): void {
-  const span = tracer().startSpan('fsm.record', {
-    startTime: startedAt,
-    attributes: {
-      'fsm.queue': queue,
-      'fsm.batch_id': batchId,
-      'fsm.execution_id': result.executionId,
-      'fsm.final_state': result.finalState,
-      'fsm.transitions': result.transitions,
+  if (wasTracedLive(result)) return;
+  emitHistorySpans(
+    otel,
+    tracer(),
+    {
+      ...result,
+      batchId: result.batchId ?? batchId,
+      ...(result.history ? { fsm: result.history.fsm } : {}),
+      startedAt,
+      durationMs: result.durationMs,
+      steps: result.history?.steps ?? [],
     },
-  });
-  const parent = trace.setSpan(context.active(), span);
-  const visit = (steps: readonly HistoryStep[]) => {
-    for (const step of steps) {
-      const child = tracer().startSpan(
-        `fsm.state ${step.state}`,
-        {
-          startTime: step.startedAt,
-          attributes: {
-            'fsm.network': step.network,
-            'fsm.state': step.state,
-            ...(step.arc ? { 'fsm.arc': step.arc } : {}),
-          },
-        },
-        parent,
-      );
-      if (step.error) child.setStatus({ code: SpanStatusCode.ERROR, message: step.error.message });
-      if (step.children) visit(step.children);
-      child.end(step.endedAt ?? step.startedAt);
-    }
-  };
-  visit(result.history?.steps ?? []);
-  if (!result.success)
-    span.setStatus({ code: SpanStatusCode.ERROR, message: result.error?.message ?? 'failed' });
-  span.end(startedAt + result.durationMs);
+    { 'fsm.queue': queue },
+  );
 }

@@ -11,4 +11,5 @@ export {
   type TracedExecution,
   type TracedOutcome,
   type TracingOptions,
+  wasTracedLive,
 } from './otel.js';

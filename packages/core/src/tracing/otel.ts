@@ -84,6 +84,14 @@ export interface TracedOutcome {
 
 const now = () => performance.timeOrigin + performance.now();
 
+/** Results whose spans were made live, so nobody rebuilds them from the history a second time. */
+const tracedLive = new WeakSet<object>();
+
+/** Whether this result's execution was traced live by core (then `emitHistorySpans` is not needed). */
+export function wasTracedLive(result: object): boolean {
+  return tracedLive.has(result);
+}
+
 /**
  * One execution's spans, driven by the engine's observer hooks. Lives as long as the execution; only
  * made when tracing is on.
@@ -178,6 +186,7 @@ export class ExecutionSpans implements ExecutionObserver {
 
   /** Ends every open span; the execution span gets the outcome. */
   end(outcome: TracedOutcome): void {
+    tracedLive.add(outcome);
     this.endState(this.exitedAt);
     while (this.pushes.length > 0) this.pushes.pop()?.span.end();
     const root = this.root;
