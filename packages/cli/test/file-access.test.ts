@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fsm, jsonLines } from './run-cli.js';
+import { spawn } from 'node:child_process';
+import { bin, fsm, jsonLines } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-cli-access-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,4 +89,44 @@ describe('config file access from the CLI', () => {
       expect(r.stdout).toBe('');
     }
   });
+
+  it('fsm worker and fsm run --queue take --allow-read', async () => {
+    const { main, shared } = project();
+    const queue = `access-${process.pid}-${Date.now().toString(36)}`;
+    const worker = spawn(process.execPath, [bin, 'worker', main, '--queue', queue, '--allow-read', shared], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<never>((_resolve, reject) => {
+      worker.on('close', (code) => reject(new Error(`fsm worker exited early (${code}): ${stderr}`)));
+    });
+    try {
+      await Promise.race([
+        exited,
+        new Promise<void>((resolve) => {
+          worker.stderr?.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+            if (stderr.includes('on queue')) resolve();
+          });
+        }),
+      ]);
+      const r = await Promise.race([
+        exited,
+        fsm(['run', main, '--queue', queue, '--no-progress', '--allow-read', shared], {
+          stdin: '{"a":1}\n{"a":2}\n',
+        }),
+      ]);
+      expect(r.code).toBe(0);
+      expect(jsonLines(r.stdout)).toMatchObject([
+        { success: true, finalState: 'done' },
+        { success: true, finalState: 'done' },
+      ]);
+    } finally {
+      exited.catch(() => undefined);
+      if (worker.exitCode === null && worker.signalCode === null) {
+        worker.kill('SIGTERM');
+        await new Promise((resolve) => worker.on('close', resolve));
+      }
+    }
+  }, 60_000);
 });
