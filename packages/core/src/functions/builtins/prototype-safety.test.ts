@@ -168,6 +168,15 @@ describe('field paths in builtin params are checked when the config is compiled'
       }),
     );
     expect(list.issues[0]?.path).toBe('networks[0].states[0].transforms[0].params.fields[1]');
+    // A config parsed from JSON text keeps `__proto__` as an own key all the way to the builtin.
+    const parsed = JSON.parse(
+      JSON.stringify(
+        configWith('transform', { type: 'builtin', name: 'set_defaults', params: { defaults: {} } }),
+      ).replace('"defaults":{}', '"defaults":{"__proto__":{"polluted":1}}'),
+    ) as Rec;
+    const proto = await configError(parsed);
+    expect(proto.issues[0]?.path).toBe('networks[0].states[0].transforms[0].params.defaults.__proto__');
+    await expectCleanPrototype();
   });
 
   it('a "__proto__" key from parsed JSON anywhere in params is CONFIG_INVALID, not silently dropped', async () => {
