@@ -52,6 +52,8 @@ function program(setCode: (code: number) => void): Command {
     .option('--no-progress', 'no progress output')
     .option('--queue <name>', 'submit to this BullMQ queue instead of running here (workers: fsm worker)')
     .option('--redis <url>', 'Redis of the queue', 'redis://127.0.0.1:6379')
+    .option('--otel', 'OpenTelemetry: a span per execution, state and push, exported over OTLP/HTTP')
+    .option('--otel-endpoint <url>', 'OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT)')
     .action(
       after(
         (config: string, options: Parameters<typeof runCommand>[1] & { queue?: string; redis: string }) =>
@@ -73,6 +75,9 @@ function program(setCode: (code: number) => void): Command {
     .option('--allow-code', 'allow inline JavaScript and --functions')
     .option('--functions <module>', 'ES module of registered functions (needs --allow-code)')
     .option('--timeout <duration>', 'per-record timeout')
+    .option('--otel', 'OpenTelemetry: a span per execution, state and push, exported over OTLP/HTTP')
+    .option('--otel-endpoint <url>', 'OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on http://127.0.0.1:<port>/metrics')
     .action(
       after((config: string, options: Parameters<typeof workerCommand>[1]) => workerCommand(config, options)),
     );

@@ -6,6 +6,7 @@ import { createFsm, openStorage } from '../load-fsm.js';
 import { ResultWriter } from '../output.js';
 import { formatSummary, newSummary, Progress, tally } from '../progress.js';
 import { parseDuration, parsePositiveInt } from '../parse-duration.js';
+import { startTelemetry } from '../telemetry.js';
 
 export interface RunOptions {
   input: string;
@@ -22,6 +23,9 @@ export interface RunOptions {
   batchId?: string;
   json?: boolean;
   progress: boolean;
+  /** `--otel` / `--otel-endpoint`: a span per execution, state and push over OTLP/HTTP. */
+  otel?: boolean;
+  otelEndpoint?: string;
 }
 
 /**
@@ -35,6 +39,8 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
   if (options.resume && !options.storage)
     throw new UsageError('--resume needs --storage (where the batch was recorded)');
   const format = inputFormat(options.input, options.inputFormat);
+  // Before the FSM exists: core traces every execution once a provider is registered.
+  const stopTelemetry = startTelemetry(options);
   const storage = await openStorage(options.storage);
   const fsm = await createFsm(configPath, {
     ...(options.allowCode !== undefined ? { allowCode: options.allowCode } : {}),
@@ -81,6 +87,7 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
     progress.stop();
     await fsm.close();
     await storage?.close();
+    await stopTelemetry?.();
   }
   summary.durationMs = performance.now() - started;
   process.stderr.write(options.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));

@@ -1,12 +1,15 @@
 import { resolve } from 'node:path';
 import type { ExecutionResult } from '@fsm/core';
 import { createQueueRunner, type QueueRunner } from '@fsm/bullmq';
+import { ResourceManager } from '@fsm/resources';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import { inputFormat, readRecords } from '../input.js';
 import { cliPackages, loadFunctionsModule, openStorage } from '../load-fsm.js';
 import { ResultWriter } from '../output.js';
 import { parseDuration, parsePositiveInt } from '../parse-duration.js';
 import { formatSummary, newSummary, tally } from '../progress.js';
+import { FsmMetrics, serveMetrics } from '../metrics.js';
+import { startTelemetry } from '../telemetry.js';
 
 export interface QueueOptions {
   redis: string;
@@ -16,12 +19,16 @@ export interface QueueOptions {
   functions?: string;
   allowRead?: string[];
   timeout?: string;
+  /** `--otel` / `--otel-endpoint`: spans over OTLP/HTTP (worker only). */
+  otel?: boolean;
+  otelEndpoint?: string;
 }
 
 /** The same FSM options a local `fsm run` uses, so a config behaves the same on workers. */
 async function runnerFor(
   configPath: string,
   options: QueueOptions,
+  resources?: ResourceManager,
 ): Promise<{ runner: QueueRunner; close: () => Promise<void> }> {
   const functions = await loadFunctionsModule(options.functions, options.allowCode ?? false);
   const storage = await openStorage(options.storage);
@@ -38,6 +45,7 @@ async function runnerFor(
     fsmOptions: {
       allowCode: options.allowCode ?? false,
       ...cliPackages,
+      ...(resources ? { resourceManager: resources } : {}),
       ...(options.allowRead?.length ? { allowedRoots: options.allowRead.map((dir) => resolve(dir)) } : {}),
     },
     ...(storage ? { storage } : {}),
@@ -55,19 +63,40 @@ async function runnerFor(
 /** `fsm worker`: runs records of the queue until SIGINT/SIGTERM, then finishes what it holds and exits. */
 export async function workerCommand(
   configPath: string,
-  options: QueueOptions & { concurrency: string },
+  options: QueueOptions & { concurrency: string; metricsPort?: string },
 ): Promise<number> {
-  const { runner, close } = await runnerFor(configPath, options);
-  const worker = runner.worker({ concurrency: parsePositiveInt(options.concurrency, '--concurrency') });
-  process.stderr.write(`fsm worker: ${configPath} on queue ${runner.queueName}\n`);
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
-  await worker.close();
-  await close();
-  process.stderr.write(`fsm worker: stopped after ${worker.processed} records\n`);
+  // Pooled resources, so their pools show in the metrics.
+  const resources = new ResourceManager();
+  const metrics = options.metricsPort === undefined ? undefined : new FsmMetrics(resources);
+  const port = options.metricsPort === undefined ? undefined : parsePort(options.metricsPort);
+  // Before the FSM exists: core traces every execution once a provider is registered.
+  const stopTelemetry = startTelemetry(options, metrics ? [metrics] : []);
+  const served = metrics && port !== undefined ? await serveMetrics(metrics.registry, port) : undefined;
+  try {
+    const { runner, close } = await runnerFor(configPath, options, resources);
+    const worker = runner.worker({ concurrency: parsePositiveInt(options.concurrency, '--concurrency') });
+    process.stderr.write(`fsm worker: ${configPath} on queue ${runner.queueName}\n`);
+    if (served) process.stderr.write(`fsm worker: Prometheus metrics on ${served.url}\n`);
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await worker.close();
+    await close();
+    process.stderr.write(`fsm worker: stopped after ${worker.processed} records\n`);
+  } finally {
+    await served?.close();
+    await stopTelemetry?.();
+  }
   return EXIT_OK;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new UsageError(`--metrics-port must be a port number (0-65535), not "${value}"`);
+  }
+  return port;
 }
 
 /** `fsm run --queue`: submits the input as one batch and writes the results (input order) as workers finish them. */
