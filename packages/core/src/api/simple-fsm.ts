@@ -16,11 +16,13 @@ import {
   isCheckpointStore,
   isStepLogStore,
   type StepLogEntry,
+  type StepSnapshot,
 } from '../interfaces/history-store.js';
 import { type ResourceBroker, poolOptionsFromConfig } from '../interfaces/resource.js';
 import { compilePlan } from '../plan/compile.js';
 import { type ProcessingMode, selectEntry } from '../engine/network-selection.js';
 import type { CompiledState, ExecutionPlan } from '../plan/types.js';
+import type { ExecutionSnapshot } from '../engine/snapshot.js';
 import { BasicResourceManager } from '../resources/index.js';
 import { createFsmTracing, type FsmTracing } from '../tracing/otel.js';
 import { type BatchOptions, type BatchResult, RefTimeout, runBatch } from './batch.js';
@@ -325,17 +327,18 @@ export class BaseFsm {
     const policy = this.prepared.options.checkpoint;
     const store =
       policy !== undefined && policy !== 'end' && isCheckpointStore(storage) ? storage : undefined;
+    const written = new WrittenSoFar();
     if (store) {
       const every = policy === 'every-step' ? 1 : (policy as { every: number }).every;
       let arrivals = 0;
       execution.pauseWhen = () => ++arrivals % every === 0;
       // A batch item can start again from its input record; a single execution needs a checkpoint to be resumable.
-      if (execution.path.length === 0 && !recordItem) await this.checkpoint(store, execution);
+      if (execution.path.length === 0 && !recordItem) await this.checkpoint(store, execution, written);
     }
     let outcome = await drive(execution, signal);
     while (outcome === PAUSED) {
       if (!store) throw new MisuseError('process() cannot pause; use AdvancedFSM for breakpoints');
-      await this.checkpoint(store, execution);
+      await this.checkpoint(store, execution, written);
       outcome = await drive(execution, signal);
     }
     // Stopped by its caller (not failed): the checkpoint stays, so a resume continues from it.
@@ -344,17 +347,22 @@ export class BaseFsm {
     return outcome;
   }
 
-  private checkpoint(store: CheckpointStore, execution: Execution): Promise<void> {
+  private checkpoint(store: CheckpointStore, execution: Execution, written: WrittenSoFar): Promise<void> {
     if (!isStepLogStore(store)) return store.saveCheckpoint(execution.snapshot());
-    const snapshot = execution.snapshot(false);
+    // The store serializes the entry before this promise resolves, and the record waits for it: no copies.
+    const full = execution.snapshot(false, true);
     const entry: StepLogEntry = {
       executionId: execution.id,
-      fsm: snapshot.fsm,
+      fsm: full.fsm,
       // Rises with every pause and continues after a resume (transitions are restored).
-      seq: snapshot.transitions * 2 + (snapshot.phase === 'select' ? 1 : 0),
-      snapshot,
+      seq: full.transitions * 2 + (full.phase === 'select' ? 1 : 0),
+      snapshot: written.first ? full : written.changes(full),
     };
-    if (execution.recorder) entry.steps = execution.recorder.takeDelta();
+    written.first = false;
+    written.pathLength = full.path.length;
+    written.stackLength = full.stack.length;
+    written.variables = Object.keys(full.variables).length > 0;
+    if (execution.recorder) entry.steps = execution.recorder.takeDelta(true);
     return store.appendStep(entry);
   }
 
@@ -593,6 +601,29 @@ function combineSignals(
   if (timeout) signals.push(timeout);
   if (closing) signals.push(closing);
   return AbortSignal.any(signals);
+}
+
+/** What this process already wrote to an execution's step log: later entries leave out what did not change. */
+class WrittenSoFar {
+  first = true;
+  pathLength = 0;
+  stackLength = 0;
+  variables = false;
+
+  changes(full: ExecutionSnapshot): StepSnapshot {
+    const entry: StepSnapshot = {
+      network: full.network,
+      state: full.state,
+      phase: full.phase,
+      data: full.data,
+      transitions: full.transitions,
+      path: full.path.slice(this.pathLength),
+      pathFrom: this.pathLength,
+    };
+    if (full.stack.length > 0 || this.stackLength > 0) entry.stack = full.stack;
+    if (this.variables || Object.keys(full.variables).length > 0) entry.variables = full.variables;
+    return entry;
+  }
 }
 
 /** A record's input with its index, or its stored result when the batch finished it before. */

@@ -711,9 +711,11 @@ export class Execution {
 
   /**
    * Plain JSON of where the execution is; only between steps (before entering, or before choosing an arc).
-   * `withSteps: false` leaves the history steps out (a step log stores them as deltas).
+   * `withSteps: false` leaves the history steps out (a step log stores them as deltas); `live: true`
+   * shares the data instead of copying it, for a caller that serializes it before the record runs on.
    */
-  snapshot(withSteps = true): ExecutionSnapshot {
+  snapshot(withSteps = true, live = false): ExecutionSnapshot {
+    const json = live ? same : serializeData;
     const atStart = this.phase === ENTER && !this.entering;
     const atSelect = (this.phase === SELECT && this.arcIndex === 0) || this.phase === ARRIVED;
     if (!atStart && !atSelect) {
@@ -726,7 +728,7 @@ export class Execution {
       network: frame.parentState.network.name,
       state: frame.parentState.name,
       arcIndex: frame.arc.index,
-      parentData: serializeData(frame.parentData),
+      parentData: json(frame.parentData),
     }));
     const snapshot: ExecutionSnapshot = {
       version: 1,
@@ -735,12 +737,12 @@ export class Execution {
       network: this.state.network.name,
       state: this.state.name,
       phase: atStart ? 'enter' : 'select',
-      data: serializeData(this.data),
+      data: json(this.data),
       transitions: this.transitions,
       path: [...this.path],
       startedAt: this.startedAt,
       stack: frames,
-      variables: serializeData(this.context.variables),
+      variables: json(this.context.variables),
     };
     if (this.recorder && withSteps) snapshot.steps = serializeData(this.recorder.steps);
     if (this.context.batch) snapshot.batch = { ...this.context.batch };
@@ -792,6 +794,8 @@ export class Execution {
     }
   }
 }
+
+const same = <T>(value: T): T => value;
 
 function conditionHolds(outcome: unknown): boolean {
   return Array.isArray(outcome) ? Boolean(outcome[0]) : Boolean(outcome);

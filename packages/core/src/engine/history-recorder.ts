@@ -74,15 +74,17 @@ export class HistoryRecorder {
   }
 
   /**
-   * The steps entered or changed since the previous call (JSON, without children), from index `from`
-   * on: one step log entry's worth. Steps before `from` are unchanged since they were last taken.
+   * The steps entered or changed since the previous call (without children), from index `from` on:
+   * one step log entry's worth. Steps before `from` are unchanged since they were last taken. The
+   * entries share the steps' fields: serialize them before the execution runs on (`live`), else
+   * they are copied as JSON here.
    */
-  takeDelta(): { from: number; entries: FlatStep[] } {
+  takeDelta(live = false): { from: number; entries: FlatStep[] } {
     const from = this.dirtyFrom;
     const entries: FlatStep[] = [];
     for (let i = from; i < this.flat.length; i++) {
       const { children: _children, ...step } = this.flat[i] as HistoryStep;
-      entries.push({ parent: this.parentOf[i] as number, step: serializeData(step) });
+      entries.push({ parent: this.parentOf[i] as number, step: live ? step : serializeData(step) });
     }
     this.dirtyFrom = this.flat.length;
     return { from, entries };

@@ -42,10 +42,20 @@ export function buildStepTree(flat: readonly FlatStep[]): HistoryStep[] {
  * applied in order. Entries must be one execution's, sorted by `seq`; `undefined` when there are none.
  */
 export function assembleStepLog(entries: readonly StepLogEntry[]): ExecutionSnapshot | undefined {
-  const last = entries[entries.length - 1];
-  if (!last) return undefined;
+  if (entries.length === 0) return undefined;
   let flat: FlatStep[] | undefined;
+  const snapshot: Partial<ExecutionSnapshot> = {};
   for (const entry of entries) {
+    const { pathFrom, path, ...rest } = entry.snapshot;
+    Object.assign(snapshot, rest);
+    const before = snapshot.path ?? [];
+    if (pathFrom === undefined) snapshot.path = path;
+    else if (!Number.isInteger(pathFrom) || pathFrom < 0 || pathFrom > before.length) {
+      throw new FsmError(
+        'SNAPSHOT_INVALID',
+        `step log of "${entry.executionId}": entry ${entry.seq} continues the path at ${pathFrom}, but it has ${before.length} states`,
+      );
+    } else snapshot.path = before.slice(0, pathFrom).concat(path);
     if (!entry.steps) continue;
     flat ??= [];
     const { from, entries: changed } = entry.steps;
@@ -58,7 +68,15 @@ export function assembleStepLog(entries: readonly StepLogEntry[]): ExecutionSnap
     flat.length = from;
     for (const step of changed) flat.push(step);
   }
-  const snapshot: ExecutionSnapshot = { ...last.snapshot };
+  const first = entries[0] as StepLogEntry;
+  snapshot.executionId ??= first.executionId;
+  snapshot.fsm ??= first.fsm;
   if (flat) snapshot.steps = buildStepTree(flat);
-  return snapshot;
+  if (snapshot.version !== 1 || !Array.isArray(snapshot.stack) || snapshot.startedAt === undefined) {
+    throw new FsmError(
+      'SNAPSHOT_INVALID',
+      `step log of "${first.executionId}" has no whole snapshot to start from (version, stack, startedAt)`,
+    );
+  }
+  return snapshot as ExecutionSnapshot;
 }

@@ -64,16 +64,28 @@ export interface FlatStep {
 }
 
 /**
- * One progress row of a running execution: where it is (a snapshot without `steps`), and the history
- * steps entered or changed since the previous row — flat, in the order they were entered, replacing
- * the steps from index `from` on. Appending it costs what the step added, not the history so far.
+ * Where an execution is, as a step-log entry holds it: a snapshot without `steps`. The first entry a
+ * process writes for an execution is whole; later ones may leave out what did not change (`version`,
+ * `fsm`, `executionId`, `startedAt`, `batch`, `metadata`, `stack`, `variables`) and hold `path` from
+ * index `pathFrom` on. `assembleStepLog` applies them in order.
+ */
+export type StepSnapshot = Partial<Omit<ExecutionSnapshot, 'steps'>> &
+  Pick<ExecutionSnapshot, 'network' | 'state' | 'phase' | 'data' | 'transitions' | 'path'> & {
+    pathFrom?: number;
+  };
+
+/**
+ * One progress row of a running execution: where it is, and the history steps entered or changed
+ * since the previous row — flat, in the order they were entered, replacing the steps from index
+ * `from` on. Appending it costs what the step added, not the history so far. The entry's objects are
+ * the execution's own (not copies): a store serializes them before its promise resolves.
  */
 export interface StepLogEntry {
   executionId: string;
   fsm: string;
-  /** 1, 2, 3… per execution; the highest is the current checkpoint. */
+  /** Rises with every entry of an execution; the highest is the current checkpoint. */
   seq: number;
-  snapshot: ExecutionSnapshot;
+  snapshot: StepSnapshot;
   steps?: { from: number; entries: FlatStep[] };
 }
 

@@ -271,9 +271,21 @@ export function describeHistoryStore(
               executionId: 'log:1',
               fsm: 'orders',
               seq,
-              snapshot: { ...sampleSnapshot('log:1', state), steps: undefined as never },
+              snapshot:
+                seq === 1
+                  ? { ...sampleSnapshot('log:1', state), path: ['a'] }
+                  : // Later rows leave out what did not change and continue the path.
+                    {
+                      network: 'sub',
+                      state,
+                      phase: 'select',
+                      data: { seq },
+                      transitions: seq,
+                      path: [state],
+                      pathFrom: 1,
+                      stack: [],
+                    },
             };
-            delete (e.snapshot as { steps?: unknown }).steps;
             if (steps) e.steps = steps;
             return e;
           };
@@ -289,7 +301,20 @@ export function describeHistoryStore(
             }),
           );
           const checkpoint = await log.loadCheckpoint('log:1');
-          expect(checkpoint?.state).toBe('b');
+          expect(checkpoint).toMatchObject({
+            version: 1,
+            fsm: 'orders',
+            executionId: 'log:1',
+            network: 'sub',
+            state: 'b',
+            phase: 'select',
+            data: { seq: 3 },
+            transitions: 3,
+            path: ['a', 'b'],
+            stack: [],
+            variables: { counter: 1 },
+            batch: { batchId: 'b1', itemIndex: 3 },
+          });
           expect(checkpoint?.steps).toEqual([
             {
               ...step('a', { arc: 'a->b', endedAt: 2 }),

