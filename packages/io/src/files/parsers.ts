@@ -85,6 +85,10 @@ export async function* csvRecords(
       info: true,
       raw: true,
       bom: true,
+      // A quote inside a field is kept as a character (as Python's csv and spreadsheets do). Strict quotes
+      // made csv-parse report every later quote of a broken row again, each report copying the row so
+      // far: a 64 KB line of stray quotes took 20 s and a gigabyte. An unclosed quote is still an error.
+      relax_quotes: true,
       skip_records_with_error: true,
       on_skip: (error, raw) => {
         const line = typeof error?.lines === 'number' ? error.lines : 0;
