@@ -323,6 +323,18 @@ describe('inspector in the browser', () => {
 
   it('lights a path through nested sub-networks, returns included', async () => {
     const page = await open(nested);
+    // Each way back from a sub-network counts the records that ended in that end state.
+    await expect.poll(() => page.textContent('#count-total'), { timeout: 10_000 }).toBe(String(COUNT));
+    const flow = (await (await fetch(`${nested.url}/api/flow`)).json()) as {
+      states: { network: string; state: string; visits: number }[];
+    };
+    for (const end of ['declined', 'captured']) {
+      const visits = flow.states.find((s) => s.network === 'payment' && s.state === end)?.visits;
+      expect(visits).toBeGreaterThan(0);
+      expect(
+        await page.getAttribute(`.edge[data-edge="checkout/pay/do_pay#return:${end}"]`, 'data-count'),
+      ).toBe(String(visits));
+    }
     await page.selectOption('select[name="finalState"]', 'done');
     await page.click('#find');
     await expect

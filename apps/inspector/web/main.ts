@@ -246,6 +246,11 @@ const formatMs = (ms: number | null | undefined) =>
 // ---- flow over many executions -------------------------------------------------------------------
 
 function flowArcCount(e: LayoutEdge): number {
+  if (e.kind === 'return') {
+    // Records that came back this way: the visits of the sub-network's end state it leaves from.
+    const [network, state] = e.source.split('/');
+    return flow?.states.find((s) => s.network === network && s.state === state)?.visits ?? 0;
+  }
   return flow?.arcs.find((a) => a.network === e.network && a.state === e.from && a.arc === e.arc)?.count ?? 0;
 }
 
