@@ -98,7 +98,7 @@ function rowWriter(kind: RowWrite['kind'], p: z.infer<typeof writeParams>, keys:
     const values = columns.map((c) => row[c]);
     const write: RowWrite = { kind, table: p.table, columns, keys };
     if (!writer || settings.batchSize === 1) {
-      await buildWrite(db, dialect, write, values).execute();
+      await buildWrite(db, dialect, write, [values]).execute();
       return data;
     }
     let lane: Lane;

@@ -95,6 +95,7 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
   const memory =
     options.dialect === 'sqlite' && (options.filename ?? options.database ?? ':memory:') === ':memory:';
   // Every connection to SQLite `:memory:` is a database of its own: a writer connection would write elsewhere.
+  let handles = 0;
   const writer =
     batchSize > 1 && !memory
       ? new WriteBehind({
@@ -102,6 +103,7 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
           dialect: options.dialect,
           batchSize,
           maxDelayMs,
+          handles: () => handles,
           open: async () => {
             let db: Kysely<AnyDatabase>;
             try {
@@ -139,6 +141,7 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
         await db.destroy();
         throw signal?.aborted ? signal.reason : failed('connect', error);
       }
+      handles++;
       return writer ? { db, dialect: options.dialect, writer } : { db, dialect: options.dialect };
     },
     async validate(handle) {
@@ -146,6 +149,7 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
       return true;
     },
     async destroy(handle) {
+      handles--;
       await handle.db.destroy();
     },
     async close() {

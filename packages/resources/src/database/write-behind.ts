@@ -37,6 +37,11 @@ export interface WriteBehindOptions extends WriteBehindSettings {
   dialect: Dialect;
   /** Opens the writer's own connection (on first use). */
   open: () => Promise<Kysely<AnyDatabase>>;
+  /**
+   * How many handles of the resource exist. A record waits for its row while holding a handle, so when
+   * a lane holds that many rows nobody can add one: the batch goes at once instead of after a turn.
+   */
+  handles?: () => number;
 }
 
 /** One queued row: its values in column order, and the promise of the record that wrote it. */
@@ -69,8 +74,9 @@ class Pending {
 /** The rows of one statement shape: one prepared statement, one queue, its own batch settings. */
 export class Lane {
   readonly queue: Pending[] = [];
-  sql: string | undefined;
-  /** Kysely did not bind the values one per column in order: compile each row instead. */
+  /** The INSERT's SQL text by its number of rows. */
+  readonly sql = new Map<number, string>();
+  /** Kysely did not bind the values one per column in order: compile each statement instead. */
   perRow = false;
   checkScheduled = false;
   flushQueued = false;
@@ -89,8 +95,9 @@ export class Lane {
 
 /**
  * Write-behind batching (group commit) of single-row writes from concurrent records, on a connection of
- * its own. A row waits in its lane until the lane holds `batchSize` rows, or a whole event-loop turn
- * passed with no new row, or `maxDelayMs` passed; then the lane's rows are written in one transaction
+ * its own. A row waits in its lane until the lane holds `batchSize` rows (or one row per handle of the
+ * resource: every holder is waiting), or a whole event-loop turn passed with no new row, or `maxDelayMs`
+ * passed; then the lane's rows are written in one transaction
  * with one prepared statement, in arrival order (so the last upsert of a key wins). Each `write` resolves
  * when the transaction holding its row committed. A failed batch is split in halves and retried, down to
  * single rows, so only the records whose rows fail get an error, each its own. `close` writes what is
@@ -139,7 +146,9 @@ export class WriteBehind {
       signal?.addEventListener('abort', pending);
       lane.queue.push(pending);
       lane.arrivals++;
-      if (lane.queue.length >= lane.settings.batchSize) this.queueFlush(lane);
+      const handles = this.options.handles?.() ?? 0;
+      if (lane.queue.length >= lane.settings.batchSize || (handles > 0 && lane.queue.length >= handles))
+        this.queueFlush(lane);
       else if (!lane.checkScheduled && !lane.flushQueued) {
         // Count the rows that come after this one: a lone row is sent after one quiet turn.
         lane.checkScheduled = true;
@@ -215,11 +224,26 @@ export class WriteBehind {
     }
     this.counters.batches++;
     try {
-      if (to - from === 1) await this.execute(db, lane, (batch[from] as Pending).values);
-      else {
+      if (to - from === 1) await this.execute(db, lane, batch, from, to);
+      else if (this.options.dialect === 'sqlite') {
+        // In-process: one cached statement run per row costs less than building a multi-row one.
         await db.transaction().execute(async (trx) => {
-          for (let i = from; i < to; i++) await this.execute(trx, lane, (batch[i] as Pending).values);
+          for (let i = from; i < to; i++) await this.execute(trx, lane, batch, i, i + 1);
         });
+      } else {
+        // A server: every statement is a round trip, so rows go as multi-row VALUES; one statement
+        // needs no explicit transaction.
+        const ends = statementEnds(lane, batch, from, to);
+        if (ends.length === 1) await this.execute(db, lane, batch, from, to);
+        else {
+          await db.transaction().execute(async (trx) => {
+            let start = from;
+            for (const end of ends) {
+              await this.execute(trx, lane, batch, start, end);
+              start = end;
+            }
+          });
+        }
       }
     } catch (error) {
       if (to - from > 1) {
@@ -237,18 +261,31 @@ export class WriteBehind {
     for (let i = from; i < to; i++) (batch[i] as Pending).resolve();
   }
 
-  private async execute(db: Kysely<AnyDatabase>, lane: Lane, values: unknown[]): Promise<void> {
-    if (lane.sql === undefined || lane.perRow) {
-      const compiled = buildWrite(db, this.options.dialect, lane.write, values).compile();
-      if (lane.sql === undefined) {
-        lane.sql = compiled.sql;
-        lane.perRow = !sameValues(compiled.parameters, values);
+  /** One INSERT of rows [from, to): the lane's SQL for that many rows, compiled once, reused after. */
+  private async execute(
+    db: Kysely<AnyDatabase>,
+    lane: Lane,
+    batch: Pending[],
+    from: number,
+    to: number,
+  ): Promise<void> {
+    const count = to - from;
+    const values =
+      count === 1 ? (batch[from] as Pending).values : batch.slice(from, to).flatMap((p) => p.values);
+    const sql = lane.perRow ? undefined : lane.sql.get(count);
+    if (sql === undefined) {
+      const rows = batch.slice(from, to).map((p) => p.values);
+      const compiled = buildWrite(db, this.options.dialect, lane.write, rows).compile();
+      if (!lane.perRow) {
+        if (sameValues(compiled.parameters, values)) lane.sql.set(count, compiled.sql);
+        else lane.perRow = true;
       }
       await db.executeQuery(compiled);
       return;
     }
-    // Same SQL text every row: the statement cache of the driver prepares it once per connection.
-    await db.executeQuery(CompiledQuery.raw(lane.sql, values));
+    // The same SQL text for the same row count: the driver's statement cache (SQLite) or named
+    // statements (PostgreSQL) prepare it once per connection.
+    await db.executeQuery(CompiledQuery.raw(sql, values));
   }
 
   private connection(): Promise<Kysely<AnyDatabase>> {
@@ -283,18 +320,21 @@ function sameValues(parameters: readonly unknown[], values: readonly unknown[]):
 }
 
 /**
- * The INSERT (or upsert) of one row. Updated columns take the row's own values (`excluded.c`,
- * `values(c)`), so the values are bound once, one per column, and every row has the same SQL text.
+ * The INSERT (or upsert) of some rows. Updated columns take the row's own values (`excluded.c`,
+ * `values(c)`), so the values are bound once, one per column and row, and the SQL text depends only on
+ * the number of rows.
  */
 export function buildWrite(
   db: Kysely<AnyDatabase>,
   dialect: Dialect,
   write: RowWrite,
-  values: readonly unknown[],
+  rows: readonly (readonly unknown[])[],
 ) {
   // fromEntries defines own properties: a column named `__proto__` stays a column.
-  const row: Row = Object.fromEntries(write.columns.map((c, i) => [c, values[i]]));
-  const insert = db.insertInto(write.table).values(row);
+  const objects: Row[] = rows.map((values) =>
+    Object.fromEntries(write.columns.map((c, i) => [c, values[i]])),
+  );
+  const insert = db.insertInto(write.table).values(objects);
   if (write.kind === 'insert') return insert;
   const keys = write.keys;
   const nonKey = write.columns.filter((c) => !keys.includes(c));
@@ -312,4 +352,38 @@ export function buildWrite(
           .columns([...keys])
           .doUpdateSet((eb) => Object.fromEntries(nonKey.map((c) => [c, eb.ref(`excluded.${c}`)]))),
   );
+}
+
+/** Bound parameters per statement, at most (PostgreSQL allows 65 535). */
+const MAX_PARAMETERS = 30_000;
+
+/**
+ * Where each multi-row statement of rows [from, to) ends: at most MAX_PARAMETERS values, and a new
+ * statement where a key repeats (one upsert statement may not touch a row twice on PostgreSQL; in
+ * order, the later row wins).
+ */
+function statementEnds(lane: Lane, batch: Pending[], from: number, to: number): number[] {
+  const { columns, keys } = lane.write;
+  const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / Math.max(1, columns.length)));
+  const keyIndexes = keys.map((k) => columns.indexOf(k));
+  const ends: number[] = [];
+  let start = from;
+  let seen = new Set<string>();
+  for (let i = from; i < to; i++) {
+    const values = (batch[i] as Pending).values;
+    const id =
+      keyIndexes.length === 0
+        ? undefined
+        : keyIndexes.length === 1
+          ? String(values[keyIndexes[0] as number])
+          : JSON.stringify(keyIndexes.map((k) => values[k]));
+    if (i - start === perStatement || (id !== undefined && seen.has(id))) {
+      ends.push(i);
+      start = i;
+      seen = new Set();
+    }
+    if (id !== undefined) seen.add(id);
+  }
+  ends.push(to);
+  return ends;
 }
