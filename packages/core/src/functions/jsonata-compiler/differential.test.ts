@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import fc from 'fast-check';
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { type AstNode, type CompiledJsonata, compileJsonataAst, type JsonataBindings } from './compile.js';
+import type { CompiledJsonata } from './compile.js';
+import { BINDINGS, compile, differ, SAMPLE_RECORDS } from './test-support/differential.js';
 
 const REPO = join(import.meta.dirname, '../../../../..');
 
@@ -94,83 +94,6 @@ function collectExpressions(): Found[] {
   }
   return out;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Comparison: what users see, including arrays' sequence flags, undefined, -0 and errors.
-
-function view(value: unknown, depth = 0): unknown {
-  if (depth > 50) return '<deep>';
-  if (Array.isArray(value)) {
-    return {
-      array: value.map((item) => view(item, depth + 1)),
-      flags: Object.keys(value).filter((k) => !/^\d+$/.test(k)),
-    };
-  }
-  if (value !== null && typeof value === 'object') {
-    const plain: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) {
-      Object.defineProperty(plain, key, {
-        value: view((value as Record<string, unknown>)[key], depth + 1),
-        enumerable: true,
-      });
-    }
-    return plain;
-  }
-  return value;
-}
-
-type Outcome = { value: unknown } | { error: { code: unknown; message: unknown } };
-
-const errorOf = (error: unknown) => ({
-  code: (error as { code?: unknown }).code,
-  message: (error as { message?: unknown }).message,
-});
-
-async function interpreted(code: string, data: unknown, bindings: JsonataBindings): Promise<Outcome> {
-  try {
-    return { value: view(await jsonata(code).evaluate(data, bindings as Record<string, unknown>)) };
-  } catch (error) {
-    return { error: errorOf(error) };
-  }
-}
-
-function compiledOutcome(fn: CompiledJsonata, data: unknown, bindings: JsonataBindings): Outcome {
-  try {
-    return { value: view(fn(data, bindings)) };
-  } catch (error) {
-    return { error: errorOf(error) };
-  }
-}
-
-function compile(code: string): CompiledJsonata | { declined: string } {
-  return compileJsonataAst(jsonata(code).ast() as AstNode);
-}
-
-const BINDINGS: JsonataBindings = {
-  params: { limit: 3, rate: 0.2, name: 'p', list: [1, 2] },
-  state: 'route',
-  context: { state: 'route', network: 'main', executionId: 'e-1', variables: { seen: 2 } },
-};
-
-const SAMPLE_RECORDS: unknown[] = [
-  { order_id: 'A-0001', customer: 'c1', amount: 12.345, region: 'EU', tax: 2.47, total: 1500.5 },
-  { order_id: 'B-0002', customer: 'c2', amount: 100, region: 'US', tax: 7, total: 107 },
-  { order_id: 'C-0003', customer: 'c3', amount: 0.125, region: 'APAC' },
-  { amount: '12', region: 5, total: null, status: 'active', score: 0.5, n: 3 },
-  {
-    items: [
-      { price: 1.5, qty: 2 },
-      { price: 2.5, qty: 1 },
-    ],
-    tags: ['a', 'b'],
-    nested: { a: { b: 1 } },
-  },
-  { items: [{ price: 1 }], tags: [], name: 'Zoë', email: 'Z@X.ORG ', value: -2.5 },
-  {},
-  [{ a: 1 }, { a: 2 }],
-  'text',
-  42,
-];
 
 // The README's ETL (apps/etl-demo/etl.yaml): these must compile, not fall back.
 const ETL_EXPRESSIONS = [
@@ -293,35 +216,6 @@ const DECLINED = [
   '$params(1)',
 ];
 
-/**
- * `sameError: 'code'` compares error codes and messages; 'thrown' only that both threw: when several
- * items of an array or object constructor fail, the interpreter reports whichever of its parallel
- * async evaluations fails first, an order of its scheduling that the compiler does not model.
- */
-async function differ(
-  code: string,
-  records: readonly unknown[],
-  sameError: 'code' | 'thrown' = 'code',
-): Promise<string[]> {
-  const compiled = compile(code);
-  if (typeof compiled !== 'function') return [];
-  const problems: string[] = [];
-  for (const record of records) {
-    let expected = await interpreted(code, record, BINDINGS);
-    let actual = compiledOutcome(compiled, record, BINDINGS);
-    if (sameError === 'thrown' && 'error' in expected && 'error' in actual)
-      expected = actual = { value: 'threw' };
-    try {
-      expect(actual).toStrictEqual(expected);
-    } catch {
-      problems.push(
-        `${code} on ${JSON.stringify(record)}: ${JSON.stringify(actual)} ≠ ${JSON.stringify(expected)}`,
-      );
-    }
-  }
-  return problems;
-}
-
 describe('JSONata compiler ≡ interpreter', () => {
   it('compiles every expression of the README ETL', () => {
     for (const code of ETL_EXPRESSIONS) expect(typeof compile(code), code).toBe('function');
@@ -365,33 +259,6 @@ describe('JSONata compiler ≡ interpreter', () => {
     expect(problems).toEqual([]);
   });
 
-  it('$round gives the interpreter’s result for any number and precision (half to even, no -0)', async () => {
-    const fn = compile('$round(x, p)') as CompiledJsonata;
-    const one = compile('$round(x)') as CompiledJsonata;
-    const precision = fc.integer({ min: -3, max: 17 });
-    const halfway = fc
-      .tuple(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.integer({ min: 0, max: 6 }))
-      .map(([k, p]) => (k + 0.5) / 10 ** p);
-    const number = fc.oneof(
-      fc.double({ noNaN: true, noDefaultInfinity: true }),
-      fc.double({ min: -1e6, max: 1e6, noNaN: true }),
-      halfway,
-      fc.integer().map((i) => i / 1000),
-    );
-    await fc.assert(
-      fc.asyncProperty(number, precision, async (x, p) => {
-        const data = { x, p };
-        expect(compiledOutcome(fn, data, BINDINGS)).toStrictEqual(
-          await interpreted('$round(x, p)', data, BINDINGS),
-        );
-        expect(compiledOutcome(one, data, BINDINGS)).toStrictEqual(
-          await interpreted('$round(x)', data, BINDINGS),
-        );
-      }),
-      { numRuns: 3000 },
-    );
-  });
-
   it('$now() is the evaluation time as ISO text, the same for every call in one evaluation', () => {
     const fn = compile('[$now(), $now()]') as CompiledJsonata;
     const before = Date.now();
@@ -399,130 +266,5 @@ describe('JSONata compiler ≡ interpreter', () => {
     expect(a).toBe(b);
     expect(Date.parse(a)).toBeGreaterThanOrEqual(before);
     expect(a).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-  });
-
-  it('generated expressions over generated records give the interpreter’s results', async () => {
-    const field = fc.constantFrom('a', 'b', 'n', 's', 'o', 'items', 'o.x', 'items.p', 'items.q.r', 'nope');
-    const scalar = fc.oneof(
-      fc.integer({ min: -20, max: 20 }),
-      fc.constantFrom(0.5, 1.5, 2.5, -0.5, 0.125, 1e21, -0, 3.25),
-      fc.constantFrom('', 'x', 'Ab ', '10', 'ü'),
-      fc.boolean(),
-      fc.constant(null),
-    );
-    const value = fc.oneof(
-      { weight: 4, arbitrary: scalar },
-      fc.array(scalar, { maxLength: 3 }),
-      fc.array(fc.record({ p: scalar, q: fc.record({ r: scalar }) }, { requiredKeys: [] }), { maxLength: 3 }),
-      fc.record({ x: scalar }, { requiredKeys: [] }),
-    );
-    const record = fc.oneof(
-      {
-        weight: 6,
-        arbitrary: fc.record(
-          { a: value, b: value, n: value, s: value, o: value, items: value },
-          { requiredKeys: [] },
-        ),
-      },
-      fc.array(fc.record({ a: scalar, p: scalar }), { maxLength: 3 }),
-    );
-    const literal = fc.oneof(
-      fc.integer({ min: -5, max: 100 }).map(String),
-      fc.constantFrom('2.5', '0.125', '"x"', '""', '"10"', 'true', 'false', 'null', '1e3'),
-    );
-    const functions = [
-      ['round', 2],
-      ['round', 1],
-      ['string', 1],
-      ['number', 1],
-      ['exists', 1],
-      ['lowercase', 1],
-      ['uppercase', 1],
-      ['substring', 2],
-      ['substring', 3],
-      ['sum', 1],
-      ['count', 1],
-      ['max', 1],
-      ['min', 1],
-      ['boolean', 1],
-      ['not', 1],
-      ['length', 1],
-      ['trim', 1],
-      ['merge', 1],
-      ['lookup', 2],
-      ['string', 0],
-    ] as const;
-    const grammar = (constructors: boolean) =>
-      fc.letrec<{ expr: string }>((tie) => ({
-        expr: fc.oneof(
-          { depthSize: 'small', withCrossShrink: true },
-          field,
-          literal,
-          fc.constantFrom('$', '$$', '$$.a', '$params.limit', '$state', '$context.state'),
-          fc
-            .tuple(
-              tie('expr'),
-              fc.constantFrom(
-                '+',
-                '-',
-                '*',
-                '/',
-                '%',
-                '=',
-                '!=',
-                '<',
-                '<=',
-                '>',
-                '>=',
-                'and',
-                'or',
-                '&',
-                'in',
-              ),
-              tie('expr'),
-            )
-            .map(([l, op, r]) => `(${l} ${op} ${r})`),
-          tie('expr').map((e) => `-(${e})`),
-          fc.tuple(tie('expr'), tie('expr'), tie('expr')).map(([c, t, e]) => `(${c} ? ${t} : ${e})`),
-          fc.array(tie('expr'), { maxLength: constructors ? 3 : 1 }).map((items) => `[${items.join(', ')}]`),
-          fc
-            .array(fc.tuple(fc.constantFrom('"k"', '"a"', 's', '"n"'), tie('expr')), {
-              maxLength: constructors ? 2 : 1,
-            })
-            .map((pairs) => `{${pairs.map(([k, v]) => `${k}: ${v}`).join(', ')}}`),
-          fc
-            .tuple(fc.constantFrom(...functions), fc.array(tie('expr'), { minLength: 3, maxLength: 3 }))
-            .map(([[name, arity], args]) =>
-              name === 'merge'
-                ? `$merge([${args.slice(0, constructors ? 2 : 1).join(', ')}])`
-                : `$${name}(${args.slice(0, arity).join(', ')})`,
-            ),
-          tie('expr').map((e) => `$contains($string(${e}), "1")`),
-        ),
-      })).expr;
-    // With constructors of several items, any error must be an error on both sides...
-    await fc.assert(
-      fc.asyncProperty(
-        grammar(true),
-        fc.array(record, { minLength: 1, maxLength: 3 }),
-        async (code, records) => {
-          expect(typeof compile(code)).toBe('function');
-          expect(await differ(code, records, 'thrown')).toEqual([]);
-        },
-      ),
-      { numRuns: 1000 },
-    );
-    // ...and where only one evaluation order exists, the very same error (code and message).
-    await fc.assert(
-      fc.asyncProperty(
-        grammar(false),
-        fc.array(record, { minLength: 1, maxLength: 3 }),
-        async (code, records) => {
-          expect(typeof compile(code)).toBe('function');
-          expect(await differ(code, records, 'code')).toEqual([]);
-        },
-      ),
-      { numRuns: 1000 },
-    );
   });
 });
