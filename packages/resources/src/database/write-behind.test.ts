@@ -169,6 +169,49 @@ for (const server of servers) {
       }
     });
 
+    it("db_insert without fields writes each record's own columns; batch_size 1 writes without the batcher", async () => {
+      const table = newTable();
+      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
+      await createTable(admin, table);
+      try {
+        for (const batchSize of [500, 1]) {
+          const { seen, functions } = grabber();
+          const config = loadConfig(server.config, table);
+          const state = config.states[0] as { transforms: unknown[] };
+          state.transforms = [
+            { type: 'builtin', name: 'db_insert', params: { resource: 'dw', table, batch_size: batchSize } },
+            'grab',
+          ];
+          const fsm = await SimpleFSM.create(config, {
+            resourceTypes: defaultResourceTypes,
+            builtins: resourceFunctions,
+            resourceManager: new ResourceManager(),
+            functions,
+          });
+          const records = [
+            { id: `${batchSize}-a`, amount: 1 },
+            { id: `${batchSize}-b`, amount: 2, note: 'with a note' },
+            { id: `${batchSize}-c`, amount: 3, nested: { ignored: true } },
+          ];
+          const batch = await fsm.processBatch(records, { concurrency: 3 });
+          expect(batch.failed).toBe(0);
+          expect(seen.writer?.stats().rows ?? 0).toBe(batchSize === 1 ? 0 : 3);
+          await fsm.close();
+        }
+        expect(await rowsOf(admin, table)).toEqual([
+          { id: '1-a', amount: 1, note: null },
+          { id: '1-b', amount: 2, note: 'with a note' },
+          { id: '1-c', amount: 3, note: null },
+          { id: '500-a', amount: 1, note: null },
+          { id: '500-b', amount: 2, note: 'with a note' },
+          { id: '500-c', amount: 3, note: null },
+        ]);
+      } finally {
+        await sql`drop table ${sql.table(table)}`.execute(admin.db);
+        await admin.db.destroy();
+      }
+    });
+
     it('upserts of one key in one batch keep arrival order: the last writer wins', async () => {
       const table = newTable();
       const provider = databaseProvider({ ...server.options, batchSize: 100, batchMaxDelayMs: 10_000 });

@@ -29,6 +29,9 @@ export interface WriteBehindStats {
   splits: number;
 }
 
+/** Lanes (statement shapes) kept per resource before idle ones are forgotten. */
+const MAX_LANES = 1024;
+
 export const DEFAULT_WRITE_BEHIND: WriteBehindSettings = { batchSize: 500, maxDelayMs: 5 };
 
 export interface WriteBehindOptions extends WriteBehindSettings {
@@ -123,6 +126,12 @@ export class WriteBehind {
     const key = `${write.kind}\u0000${write.table}\u0000${write.columns.join('\u0001')}\u0000${write.keys.join('\u0001')}\u0000${batchSize}\u0000${maxDelayMs}`;
     let lane = this.lanes.get(key);
     if (!lane) {
+      // Records without `fields` may bring ever new column sets: forget idle lanes past a bound (a
+      // caller still holding one keeps using it; it is self-contained).
+      if (this.lanes.size >= MAX_LANES) {
+        for (const [k, idle] of this.lanes)
+          if (idle.queue.length === 0 && !idle.flushQueued && !idle.checkScheduled) this.lanes.delete(k);
+      }
       lane = new Lane(write, { batchSize, maxDelayMs }, this);
       this.lanes.set(key, lane);
     }
@@ -208,7 +217,14 @@ export class WriteBehind {
         setImmediate(lane.check);
       }
     }
-    if (batch.length > 0) await this.writeBatch(lane, batch, 0, batch.length);
+    if (batch.length === 0) return;
+    try {
+      await this.writeBatch(lane, batch, 0, batch.length);
+    } catch (error) {
+      // writeBatch settles every row itself; should it throw anyway, no record may wait forever (a
+      // settled promise ignores the second call) and the chain must go on.
+      for (const pending of batch) pending.reject(error);
+    }
   }
 
   /** Writes rows [from, to) in one transaction; on failure, each half on its own. Never throws. */
