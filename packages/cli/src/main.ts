@@ -2,7 +2,7 @@ import { ConfigError, FsmError } from '@fsm/core';
 import { Command, CommanderError } from 'commander';
 import { historyDelete, historyList, historyShow, resumeCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
-import { graphCommand, validateCommand } from './commands/inspect.js';
+import { graphCommand, inspectCommand, validateCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
 import { runOnQueue, workerCommand } from './commands/worker.js';
 import { EXIT_USAGE, UsageError } from './exit-codes.js';
@@ -93,6 +93,18 @@ function program(setCode: (code: number) => void): Command {
     .action(
       after((config: string, options: Parameters<typeof validateCommand>[1]) =>
         validateCommand(config, options),
+      ),
+    );
+
+  cli
+    .command('inspect <config>')
+    .description('open the web inspector: the graph, the flow over stored executions, search, one execution')
+    .requiredOption('-s, --storage <url>', 'history store (sqlite:./fsm.db, postgres://..., file:./dir)')
+    .option('-p, --port <port>', 'port to listen on', '4173')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .action(
+      after((config: string, options: Parameters<typeof inspectCommand>[1]) =>
+        inspectCommand(config, options),
       ),
     );
 

@@ -8,6 +8,11 @@ import { describeConfigError, loadFunctionsModule } from '../load-fsm.js';
 const placeholders = new Proxy({} as Record<string, FsmFunction>, {
   get: (_t, name) => (typeof name === 'string' ? (data: unknown) => data : undefined),
   has: () => true,
+  // The resolver looks registered names up as own keys (Object.hasOwn): every name is one here.
+  getOwnPropertyDescriptor: (_t, name) =>
+    typeof name === 'string'
+      ? { value: (data: unknown) => data, writable: false, enumerable: true, configurable: true }
+      : undefined,
 });
 
 async function compileForInspection(
@@ -81,5 +86,44 @@ export async function graphCommand(
   const fsm = await compileForInspection(configPath, undefined, false, options.allowRead ?? []);
   process.stdout.write(`${options.format === 'dot' ? fsm.toDot() : fsm.toMermaid()}\n`);
   await fsm.close();
+  return EXIT_OK;
+}
+
+export interface InspectOptions {
+  storage: string;
+  port: string;
+  host: string;
+}
+
+/**
+ * `fsm inspect`: serves the inspector (apps/inspector) for a config and a history store until
+ * SIGINT/SIGTERM. The inspector is an optional companion package: without it, a usage error says so.
+ */
+export async function inspectCommand(configPath: string, options: InspectOptions): Promise<number> {
+  if (!existsSync(configPath)) throw new UsageError(`config file "${configPath}" does not exist`);
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new UsageError(`--port must be a port number (0-65535), not "${options.port}"`);
+  }
+  let inspector: typeof import('@fsm/inspector');
+  try {
+    inspector = await import('@fsm/inspector');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+    throw new UsageError('fsm inspect needs the @fsm/inspector package next to @fsm/cli', { cause: error });
+  }
+  const running = await inspector.startInspector({
+    config: resolve(configPath),
+    storage: options.storage,
+    port,
+    host: options.host,
+  });
+  process.stderr.write(`fsm inspect: ${running.url} (Ctrl-C to stop)\n`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await running.close();
   return EXIT_OK;
 }
