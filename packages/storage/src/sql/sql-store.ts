@@ -16,7 +16,7 @@ import {
   type StepLogStore,
   StorageError,
 } from '@fsm/core';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { GroupCommit } from '../shared/group-commit.js';
@@ -356,6 +356,7 @@ export class SqlStore implements HistoryStore, StepLogStore {
     return (ops) => write.immediate(ops);
   }
 
+  /** Postgres: the group as one statement. */
   private async commitWithKysely(ops: WriteOp[]): Promise<void> {
     const steps: StoreTables['fsm_step_log'][] = [];
     const histories: HistoryRow[] = [];
@@ -386,54 +387,39 @@ export class SqlStore implements HistoryStore, StepLogStore {
       }
       finishedIds.push(finished.executionId);
     }
-    await this.db.transaction().execute(async (trx) => {
-      if (steps.length > 0) {
-        await trx
-          .insertInto('fsm_step_log')
-          .values(steps)
-          .onConflict((oc) =>
-            oc.columns(['execution_id', 'seq']).doUpdateSet((eb) => ({
-              fsm: eb.ref('excluded.fsm'),
-              body: eb.ref('excluded.body'),
-            })),
-          )
-          .execute();
-      }
-      if (histories.length > 0) {
-        await trx
-          .insertInto('fsm_histories')
-          .values(histories)
-          .onConflict((oc) =>
-            oc.column('execution_id').doUpdateSet((eb) => ({
-              fsm: eb.ref('excluded.fsm'),
-              status: eb.ref('excluded.status'),
-              started_at: eb.ref('excluded.started_at'),
-              ended_at: eb.ref('excluded.ended_at'),
-              batch_id: eb.ref('excluded.batch_id'),
-              item_index: eb.ref('excluded.item_index'),
-              body: eb.ref('excluded.body'),
-            })),
-          )
-          .execute();
-      }
-      if (items.length > 0) {
-        await trx
-          .insertInto('fsm_batch_items')
-          .values(items)
-          .onConflict((oc) =>
-            oc.columns(['batch_id', 'item_index']).doUpdateSet((eb) => ({
-              execution_id: eb.ref('excluded.execution_id'),
-              success: eb.ref('excluded.success'),
-              body: eb.ref('excluded.body'),
-            })),
-          )
-          .execute();
-      }
-      if (finishedIds.length > 0) {
-        await trx.deleteFrom('fsm_step_log').where('execution_id', 'in', finishedIds).execute();
-        await trx.deleteFrom('fsm_checkpoints').where('execution_id', 'in', finishedIds).execute();
-      }
-    });
+    // One statement (data-modifying CTEs): one round trip, atomic on its own. A group never holds a step
+    // and the finish of the same execution (the finish waits for the step), so one snapshot suffices.
+    const table = (name: string) => sql.table(this.schema ? `${this.schema}.${name}` : name);
+    const parts: RawBuilder<unknown>[] = [];
+    if (steps.length > 0) {
+      const rows = steps.map((r) => sql`(${r.execution_id}, ${r.seq}, ${r.fsm}, ${r.body})`);
+      parts.push(
+        sql`s as (insert into ${table('fsm_step_log')} (execution_id, seq, fsm, body) values ${sql.join(rows)} on conflict (execution_id, seq) do update set fsm = excluded.fsm, body = excluded.body)`,
+      );
+    }
+    if (histories.length > 0) {
+      const rows = histories.map(
+        (r) =>
+          sql`(${r.execution_id}, ${r.fsm}, ${r.status}, ${r.started_at}, ${r.ended_at}, ${r.batch_id}, ${r.item_index}, ${r.body})`,
+      );
+      parts.push(
+        sql`h as (insert into ${table('fsm_histories')} (execution_id, fsm, status, started_at, ended_at, batch_id, item_index, body) values ${sql.join(rows)} on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, body = excluded.body)`,
+      );
+    }
+    if (items.length > 0) {
+      const rows = items.map(
+        (r) => sql`(${r.batch_id}, ${r.item_index}, ${r.execution_id}, ${r.success}, ${r.body})`,
+      );
+      parts.push(
+        sql`b as (insert into ${table('fsm_batch_items')} (batch_id, item_index, execution_id, success, body) values ${sql.join(rows)} on conflict (batch_id, item_index) do update set execution_id = excluded.execution_id, success = excluded.success, body = excluded.body)`,
+      );
+    }
+    if (finishedIds.length > 0) {
+      const ids = sql.join(finishedIds.map((id) => sql`${id}`));
+      parts.push(sql`dl as (delete from ${table('fsm_step_log')} where execution_id in (${ids}))`);
+      parts.push(sql`dc as (delete from ${table('fsm_checkpoints')} where execution_id in (${ids}))`);
+    }
+    if (parts.length > 0) await sql`with ${sql.join(parts)} select 1`.execute(this.db);
   }
 
   async saveBatchItems(batchId: string, items: BatchItemRecord[]): Promise<void> {
