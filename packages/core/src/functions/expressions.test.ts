@@ -69,6 +69,17 @@ describe('CEL: integral JSON numbers are CEL ints', () => {
     expect(e.evaluate({ b: 1 }, ctx())).toBe(0);
   });
 
+  it('an evaluation re-entered from a getter in the data keeps its own variables', () => {
+    const e = cel('inner + outer');
+    const data = {
+      outer: 1,
+      get inner() {
+        return e.evaluate({ inner: 10, outer: 20 }, ctx()) as number;
+      },
+    };
+    expect(e.evaluate(data, ctx())).toBe(31);
+  });
+
   it('integers beyond 2^53 and non-integral numbers stay doubles', () => {
     expect(run('big > 1', { big: 2 ** 60 })).toBe(true);
     expect(run('big + 1', { big: 2 ** 60 })).toBe(2 ** 60 + 1);
@@ -102,6 +113,13 @@ describe('JSONata expressions run as compiled synchronous closures', () => {
     expect(() => compiled.evaluate({ amount: 1 }, ctx())).toThrow(
       'JSONata expression "amount + "x"" failed: The right side of the "+" operator must evaluate to a number',
     );
+  });
+
+  it('an evaluation re-entered from the data (toJSON) keeps its own root', () => {
+    const e = compileExpression('$string(o) & "|" & $string($$.n)', 'jsonata', 'p');
+    expect(e.sync).toBe(true);
+    const data = { n: 1, o: { toJSON: () => e.evaluate({ n: 2, o: 'x' }, ctx()) } };
+    expect(e.evaluate(data, ctx())).toBe('"x|2"|1');
   });
 
   it('$params, $state and $context are the bindings', () => {

@@ -171,29 +171,38 @@ function compileCel(code: string, path: string): CompiledExpression {
   const usesData = identifiers.has('data');
   const usesParams = identifiers.has('params');
   // One variables object per expression, always the same shape (fast lookups in cel-js); a variable
-  // set to undefined is an unknown variable to cel-js, like an absent one. Evaluation is synchronous.
-  const vars: Record<string, unknown> = {};
-  for (const name of fields) setOwn(vars, name, undefined);
-  vars.data = vars.params = vars.state = undefined;
+  // set to undefined is an unknown variable to cel-js, like an absent one. Evaluation is synchronous;
+  // re-entry (a getter in the data evaluating the same expression) gets an object of its own.
+  const fresh = () => {
+    const vars: Record<string, unknown> = {};
+    for (const name of fields) setOwn(vars, name, undefined);
+    vars.data = vars.params = vars.state = undefined;
+    return vars;
+  };
+  const shared = fresh();
+  let busy = false;
   return {
     sync: true,
     evaluate(data, context) {
-      // The record's fields are the variables; `data`, `params` and `state` are always there too.
-      const record =
-        typeof data === 'object' && data !== null && !Array.isArray(data)
-          ? (data as Record<string, unknown>)
-          : undefined;
-      for (const name of fields) {
-        setOwn(
-          vars,
-          name,
-          record !== undefined && Object.hasOwn(record, name) ? toCel(record[name]) : undefined,
-        );
-      }
-      vars.data = usesData ? celData(data, dataFields) : data;
-      vars.params = usesParams ? toCel(context.params) : context.params;
-      vars.state = context.state;
+      const reentered = busy;
+      const vars = reentered ? fresh() : shared;
+      busy = true;
       try {
+        // The record's fields are the variables; `data`, `params` and `state` are always there too.
+        const record =
+          typeof data === 'object' && data !== null && !Array.isArray(data)
+            ? (data as Record<string, unknown>)
+            : undefined;
+        for (const name of fields) {
+          setOwn(
+            vars,
+            name,
+            record !== undefined && Object.hasOwn(record, name) ? toCel(record[name]) : undefined,
+          );
+        }
+        vars.data = usesData ? celData(data, dataFields) : data;
+        vars.params = usesParams ? toCel(context.params) : context.params;
+        vars.state = context.state;
         return fromCel(program(vars));
       } catch (error) {
         throw new Error(`CEL expression "${excerpt(code)}" failed: ${(error as Error).message}`);
@@ -201,6 +210,7 @@ function compileCel(code: string, path: string): CompiledExpression {
         // The record is not kept alive by the expression between evaluations.
         for (const name of fields) setOwn(vars, name, undefined);
         vars.data = vars.params = undefined;
+        busy = reentered;
       }
     },
   };

@@ -105,15 +105,22 @@ export function compileJsonataAst(ast: AstNode): CompiledJsonata | { declined: s
     if (error instanceof Decline) return { declined: error.message };
     throw error;
   }
-  // One environment per compiled expression: evaluation is synchronous and never re-entered.
-  const env: Env = {
+  // One environment per compiled expression, as evaluation is synchronous; a fresh one only in the
+  // unlikely case of re-entry (a getter or toJSON in the data that evaluates the same expression).
+  const shared: Env = {
     root: undefined,
     params: undefined,
     state: undefined,
     context: undefined,
     now: undefined,
   };
+  let busy = false;
   return (data, bindings) => {
+    const reentered = busy;
+    const env: Env = reentered
+      ? { root: undefined, params: undefined, state: undefined, context: undefined, now: undefined }
+      : shared;
+    busy = true;
     env.root = data;
     env.params = bindings.params;
     env.state = bindings.state;
@@ -133,6 +140,7 @@ export function compileJsonataAst(ast: AstNode): CompiledJsonata | { declined: s
       throw error;
     } finally {
       env.root = env.params = env.state = env.context = undefined;
+      busy = reentered;
     }
   };
 }
