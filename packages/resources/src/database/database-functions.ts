@@ -15,10 +15,8 @@ type Row = Record<string, unknown>;
 const isRow = (value: unknown): value is Row =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The columns written for a record: the listed fields, else every top-level non-object field. */
-function columnsOf(data: Row, fields: string[] | undefined): Row {
-  if (fields)
-    return Object.fromEntries(fields.map((f) => [f.split('.').at(-1) as string, getField(data, f) ?? null]));
+/** The columns written for a record without `fields`: every top-level non-object field. */
+function columnsOf(data: Row): Row {
   return Object.fromEntries(Object.entries(data).filter(([, v]) => v === null || typeof v !== 'object'));
 }
 
@@ -88,25 +86,44 @@ function rowWriter(kind: RowWrite['kind'], p: z.infer<typeof writeParams>, keys:
     ...(p.batch_size !== undefined ? { batchSize: p.batch_size } : {}),
     ...(p.batch_max_delay_ms !== undefined ? { maxDelayMs: p.batch_max_delay_ms } : {}),
   };
-  // With `fields` every row has the same columns: remember the lane per batcher instead of looking it up.
+  // With `fields` every row has the same columns (the last segment of each path; a later path of the
+  // same name wins): compute them and the statement shape once, not per record.
+  const fixed = p.fields
+    ? [...new Map(p.fields.map((f) => [f.split('.').at(-1) as string, f])).entries()]
+    : undefined;
+  const fixedWrite: RowWrite | undefined = fixed
+    ? { kind, table: p.table, columns: fixed.map(([column]) => column), keys }
+    : undefined;
   let lastWriter: WriteBehind | undefined;
   let lastLane: Lane | undefined;
   return async (data: unknown, context: FunctionContext): Promise<unknown> => {
     const { db, dialect, writer } = handleOf(context, p.resource);
-    const row = columnsOf(isRow(data) ? data : {}, p.fields);
-    const columns = Object.keys(row).filter((c) => row[c] !== undefined);
-    const values = columns.map((c) => row[c]);
-    const write: RowWrite = { kind, table: p.table, columns, keys };
+    const record = isRow(data) ? data : {};
+    let write: RowWrite;
+    let values: unknown[];
+    if (fixed && fixedWrite) {
+      write = fixedWrite;
+      values = new Array<unknown>(fixed.length);
+      for (let i = 0; i < fixed.length; i++)
+        values[i] = getField(record, (fixed[i] as [string, string])[1]) ?? null;
+    } else {
+      const row = columnsOf(record);
+      const columns = Object.keys(row).filter((c) => row[c] !== undefined);
+      values = columns.map((c) => row[c]);
+      write = { kind, table: p.table, columns, keys };
+    }
     if (!writer || settings.batchSize === 1) {
       await buildWrite(db, dialect, write, [values]).execute();
       return data;
     }
     let lane: Lane;
-    if (p.fields && lastWriter === writer && lastLane) lane = lastLane;
+    if (fixed && lastWriter === writer && lastLane) lane = lastLane;
     else {
       lane = writer.lane(write, settings);
-      lastWriter = writer;
-      lastLane = lane;
+      if (fixed) {
+        lastWriter = writer;
+        lastLane = lane;
+      }
     }
     await writer.write(lane, values, context.signal);
     return data;
