@@ -1,6 +1,7 @@
 import { IoError } from '@fsm/core';
 import { parse as parseCsv } from 'csv-parse';
 import type { Readable } from 'node:stream';
+import { isUtf8 } from 'node:buffer';
 import { Readable as ReadableStream } from 'node:stream';
 
 /** Why a record could not be read: broken syntax, nested deeper than `maxDepth`, or bytes that are not UTF-8. */
@@ -152,57 +153,77 @@ function defineField(record: Record<string, unknown>, name: string, value: unkno
 }
 
 /**
- * JSON Lines, one line at a time; blank lines are skipped. Lines are cut from the bytes and decoded one
- * by one, so a line that is not UTF-8 (or too deep, or not JSON) is a bad record with its own number and
- * the next line reads normally. A BOM before the first line is dropped.
+ * JSON Lines, one line at a time; blank lines are skipped. A line that is not UTF-8 (or too deep, or not
+ * JSON) is a bad record with its own number, and the next line reads normally. A BOM before the first
+ * line is dropped. Chunks are checked with `isUtf8` and decoded whole (the common case); only a chunk
+ * with bad bytes is decoded line by line, to find the lines at fault.
  */
 export async function* jsonlRecords(
   input: Readable,
   options: ParseOptions = {},
 ): AsyncGenerator<ParsedRecord> {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const decoder = new TextDecoder('utf-8', { fatal: options.replaceInvalidUtf8 !== true, ignoreBOM: true });
+  const strict = options.replaceInvalidUtf8 !== true;
   let line = 0;
-  const parse = (bytes: Uint8Array): ParsedRecord | undefined => {
+  // The line read so far (its newline not seen yet), and why it is bad when some of its bytes were.
+  let pending = '';
+  let pendingBad: string | undefined;
+  // A character cut at the end of the last chunk, completed by the next one.
+  let carry: Buffer | undefined;
+  const finish = (): ParsedRecord | undefined => {
     line++;
-    let end = bytes.length;
-    if (end > 0 && bytes[end - 1] === CR) end--;
-    let text: string;
-    try {
-      text = decoder.decode(end === bytes.length ? bytes : bytes.subarray(0, end));
-    } catch {
-      // The decoder throws only a TypeError for bad bytes: that is the bad record's message.
-      const raw = Buffer.from(bytes.subarray(0, end)).toString('utf8');
-      return { line, bad: { raw, message: invalidUtf8Message(bytes, end), reason: 'encoding' } };
-    }
+    let text = pending;
+    const bad = pendingBad;
+    pending = '';
+    pendingBad = undefined;
+    if (text.length > 0 && text.charCodeAt(text.length - 1) === CR) text = text.slice(0, -1);
     if (line === 1 && text.charCodeAt(0) === BOM) text = text.slice(1);
+    if (bad !== undefined) return { line, bad: { raw: text, message: bad, reason: 'encoding' } };
     if (isBlank(text)) return undefined;
     return parseJson(text, line, maxDepth);
   };
-  let rest: Buffer[] = [];
-  let restLength = 0;
   for await (const chunk of input) {
-    const bytes: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    let from = 0;
-    for (let nl = bytes.indexOf(NEWLINE, from); nl !== -1; nl = bytes.indexOf(NEWLINE, from)) {
-      let lineBytes: Uint8Array = bytes.subarray(from, nl);
-      if (restLength > 0) {
-        rest.push(lineBytes as Buffer);
-        lineBytes = Buffer.concat(rest, restLength + lineBytes.length);
-        rest = [];
-        restLength = 0;
+    let bytes: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    if (carry) {
+      bytes = Buffer.concat([carry, bytes]);
+      carry = undefined;
+    }
+    const cut = incompleteTailLength(bytes);
+    if (cut > 0) {
+      carry = Buffer.from(bytes.subarray(bytes.length - cut));
+      bytes = bytes.subarray(0, bytes.length - cut);
+    }
+    if (!strict || isUtf8(bytes)) {
+      const text = bytes.toString('utf8');
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
+        pending = pending === '' ? text.slice(from, nl) : pending + text.slice(from, nl);
+        from = nl + 1;
+        const record = finish();
+        if (record) yield record;
       }
+      pending += text.slice(from);
+      continue;
+    }
+    let from = 0;
+    for (;;) {
+      const nl = bytes.indexOf(NEWLINE, from);
+      const segment = bytes.subarray(from, nl === -1 ? bytes.length : nl);
+      if (pendingBad === undefined && !isUtf8(segment))
+        pendingBad = invalidUtf8Message(segment, segment.length);
+      pending += segment.toString('utf8');
+      if (nl === -1) break;
       from = nl + 1;
-      const record = parse(lineBytes);
+      const record = finish();
       if (record) yield record;
     }
-    if (from < bytes.length) {
-      rest.push(bytes.subarray(from));
-      restLength += bytes.length - from;
-    }
   }
-  if (restLength > 0) {
-    const record = parse(Buffer.concat(rest, restLength));
+  if (carry) {
+    if (strict) pendingBad ??= 'invalid UTF-8: the input ends inside a character';
+    pending += carry.toString('utf8');
+  }
+  if (pending !== '' || pendingBad !== undefined) {
+    const record = finish();
     if (record) yield record;
   }
 }

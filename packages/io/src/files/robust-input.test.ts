@@ -142,6 +142,28 @@ describe('readers: UTF-8', () => {
     await expect(truncated).rejects.toThrow(/ends inside a character/);
   });
 
+  it('JSONL: characters cut between chunks, good or bad, land on their own lines', async () => {
+    const euro = Buffer.from('€');
+    const chunks = [
+      Buffer.from('{"p":"'),
+      euro.subarray(0, 1),
+      Buffer.concat([euro.subarray(1), Buffer.from('"}\n{"q":"')]),
+      Buffer.from([0xe2]),
+      Buffer.from('"}\n{"r":1}\n{"s":"'),
+      euro.subarray(0, 2),
+    ];
+    const strict = await parsed('jsonl', chunks);
+    expect(strict.map((p) => [p.line, p.value ?? p.bad?.reason])).toEqual([
+      [1, { p: '€' }],
+      [2, 'encoding'],
+      [3, { r: 1 }],
+      [4, 'encoding'],
+    ]);
+    expect(strict[3]?.bad?.message).toMatch(/ends inside a character/);
+    const replaced = await parsed('jsonl', chunks.slice(0, 5), { replaceInvalidUtf8: true });
+    expect(replaced.map((p) => p.value)).toEqual([{ p: '€' }, { q: '\ufffd' }, { r: 1 }, undefined]);
+  });
+
   it('invalidUtf8At finds overlongs, surrogates, stray continuations and code points above U+10FFFF', () => {
     const at = (...bytes: number[]) => invalidUtf8At(Uint8Array.from(bytes));
     expect(at(0x61, 0xc3, 0xa9, 0x62)).toBe(4);
