@@ -25,8 +25,8 @@ export interface IncludeContext {
   budget?: { left: number; reported: boolean };
 }
 
-/** Real path of a folder, or its absolute path when it does not exist (then it contains no file). */
-export function realFolder(dir: string): string {
+/** Real path of a file or folder, or its absolute path when it does not exist (a missing folder holds no file). */
+export function realPathIfExists(dir: string): string {
   try {
     return realpathSync(dir);
   } catch (error) {

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { type ConfigIssue, ConfigError } from '../errors/index.js';
 import { crossCheck } from './cross-check.js';
 import { type Env, substituteEnv } from './env.js';
-import { realFolder, resolveIncludes } from './includes.js';
+import { realPathIfExists, resolveIncludes } from './includes.js';
 import { normalizeRaw } from './normalize.js';
 import { DEFAULT_MAX_CONFIG_BYTES, MAX_CONFIG_VALUES, readConfigFile, shapeProblem } from './parse.js';
 import { rawConfigSchema } from './schema.js';
@@ -49,7 +49,7 @@ function normalizeInternal(raw: unknown, options: InternalOptions): LoadedConfig
   const rawProblem = options.sourceFile === undefined ? shapeProblem(raw) : undefined;
   if (rawProblem !== undefined) fail([{ path: '', message: `the config ${rawProblem}` }], source);
 
-  const realBase = realFolder(baseDir);
+  const realBase = realPathIfExists(baseDir);
   const roots = [realBase];
   for (const [i, root] of (options.allowedRoots ?? []).entries()) {
     try {
@@ -61,7 +61,7 @@ function normalizeInternal(raw: unknown, options: InternalOptions): LoadedConfig
   }
   if (issues.length > 0) fail(issues, source);
 
-  const top = options.sourceFile === undefined ? [] : [realpathSync(options.sourceFile)];
+  const top = options.sourceFile === undefined ? [] : [realPathIfExists(options.sourceFile)];
   const included = resolveIncludes(raw, baseDir, top, '', {
     env,
     issues,
