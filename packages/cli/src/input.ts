@@ -44,7 +44,7 @@ const csvOptions = (format: InputFormat) => (format === 'csv' ? { cast: true } :
  * The parsed input of a run, from a file or stdin, through @fsm/io's streaming parsers (JSONL, CSV,
  * JSON arrays; gzip for files): one record at a time, in constant memory.
  *
- * A record nested too deep is that record's failure, not the run's: `records()` leaves it out and
+ * A record nested too deep or too large is that record's failure, not the run's: `records()` leaves it out and
  * `withInputFailures()` puts a failed result (`IO_FAILED`, naming file:line) in its place among the
  * results. Input that cannot be read at all (broken JSON, bytes that are not UTF-8, a missing file)
  * stops the run with its file (or `stdin`) and line: a usage error, exit 2.
@@ -64,7 +64,7 @@ export class RunInput {
   async *records(): AsyncGenerator<unknown> {
     for await (const parsed of this.parsed()) {
       if (parsed.bad) {
-        if (parsed.bad.reason !== 'too-deep')
+        if (parsed.bad.reason !== 'too-deep' && parsed.bad.reason !== 'too-large')
           throw new UsageError(`${this.source}:${parsed.line}: ${parsed.bad.message}`);
         this.failures.push({
           after: this.good,

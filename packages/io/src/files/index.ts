@@ -5,6 +5,7 @@ export {
   type BadRecordReason,
   type CsvOptions,
   DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_RECORD_LENGTH,
   jsonDepth,
   type ParsedRecord,
   type ParseOptions,

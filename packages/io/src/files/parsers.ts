@@ -5,7 +5,7 @@ import { isUtf8 } from 'node:buffer';
 import { Readable as ReadableStream } from 'node:stream';
 
 /** Why a record could not be read: broken syntax, nested deeper than `maxDepth`, or bytes that are not UTF-8. */
-export type BadRecordReason = 'syntax' | 'too-deep' | 'encoding';
+export type BadRecordReason = 'syntax' | 'too-deep' | 'too-large' | 'encoding';
 
 /** One record read from a file, with the line (JSONL, CSV) or element number (JSON) it came from. */
 export interface ParsedRecord {
@@ -23,6 +23,11 @@ export interface ParseOptions {
    */
   maxDepth?: number;
   /**
+   * Longest JSON record, in characters (default 64 Mi): a longer line or element is a bad record
+   * (`reason: 'too-large'`); only its first 200 characters are kept.
+   */
+  maxRecordLength?: number;
+  /**
    * Replace bytes that are not UTF-8 with U+FFFD (default false: such input is an error naming its line,
    * a bad record for JSONL, an `IoError` for CSV and JSON arrays).
    */
@@ -31,6 +36,8 @@ export interface ParseOptions {
 
 /** The default of `ParseOptions.maxDepth`. */
 export const DEFAULT_MAX_DEPTH = 1000;
+/** The default of `ParseOptions.maxRecordLength`. */
+export const DEFAULT_MAX_RECORD_LENGTH = 64 * 1024 * 1024;
 
 export interface CsvOptions {
   delimiter?: string;
@@ -163,11 +170,21 @@ export async function* jsonlRecords(
   options: ParseOptions = {},
 ): AsyncGenerator<ParsedRecord> {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
   const strict = options.replaceInvalidUtf8 !== true;
   let line = 0;
   // The line read so far (its newline not seen yet), and why it is bad when some of its bytes were.
   let pending = '';
   let pendingBad: string | undefined;
+  let tooLarge = false;
+  const append = (piece: string) => {
+    if (tooLarge) return;
+    if (pending.length + piece.length > maxLength) {
+      // Keep the start for the message; the rest of the line is dropped as it arrives.
+      tooLarge = true;
+      pending = (pending + piece.slice(0, 200)).slice(0, 200);
+    } else pending = pending === '' ? piece : pending + piece;
+  };
   // A character cut at the end of the last chunk, completed by the next one.
   let carry: Buffer | undefined;
   const finish = (): ParsedRecord | undefined => {
@@ -176,6 +193,10 @@ export async function* jsonlRecords(
     const bad = pendingBad;
     pending = '';
     pendingBad = undefined;
+    if (tooLarge) {
+      tooLarge = false;
+      return { line, bad: { raw: text, message: tooLargeMessage(maxLength), reason: 'too-large' } };
+    }
     if (text.length > 0 && text.charCodeAt(text.length - 1) === CR) text = text.slice(0, -1);
     if (line === 1 && text.charCodeAt(0) === BOM) text = text.slice(1);
     if (bad !== undefined) return { line, bad: { raw: text, message: bad, reason: 'encoding' } };
@@ -197,12 +218,12 @@ export async function* jsonlRecords(
       const text = bytes.toString('utf8');
       let from = 0;
       for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
-        pending = pending === '' ? text.slice(from, nl) : pending + text.slice(from, nl);
+        append(text.slice(from, nl));
         from = nl + 1;
         const record = finish();
         if (record) yield record;
       }
-      pending += text.slice(from);
+      append(text.slice(from));
       continue;
     }
     let from = 0;
@@ -211,7 +232,7 @@ export async function* jsonlRecords(
       const segment = bytes.subarray(from, nl === -1 ? bytes.length : nl);
       if (pendingBad === undefined && !isUtf8(segment))
         pendingBad = invalidUtf8Message(segment, segment.length);
-      pending += segment.toString('utf8');
+      append(segment.toString('utf8'));
       if (nl === -1) break;
       from = nl + 1;
       const record = finish();
@@ -220,9 +241,9 @@ export async function* jsonlRecords(
   }
   if (carry) {
     if (strict) pendingBad ??= 'invalid UTF-8: the input ends inside a character';
-    pending += carry.toString('utf8');
+    append(carry.toString('utf8'));
   }
-  if (pending !== '' || pendingBad !== undefined) {
+  if (pending !== '' || pendingBad !== undefined || tooLarge) {
     const record = finish();
     if (record) yield record;
   }
@@ -248,6 +269,7 @@ function parseJson(text: string, line: number, maxDepth: number): ParsedRecord {
 }
 
 const tooDeep = (maxDepth: number) => `nested deeper than ${maxDepth} levels (maxDepth)`;
+const tooLargeMessage = (maxLength: number) => `longer than ${maxLength} characters (maxRecordLength)`;
 
 /**
  * The deepest nesting of `[`/`{` outside strings, counting stops just above `limit`. Malformed
@@ -284,23 +306,38 @@ export async function* jsonArrayRecords(
   options: ParseOptions = {},
 ): AsyncGenerator<ParsedRecord> {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxLength = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
   let started = false;
   let ended = false;
   let depth = 0;
   let inString = false;
   let escaped = false;
   let element: string[] = [];
-  let tooDeepElement = false;
+  let elementLength = 0;
+  // Set when the element is too deep or too large: the rest of its text is not kept.
+  let dropped: 'too-deep' | 'too-large' | undefined;
+  const keep = (piece: string) => {
+    if (dropped) return;
+    elementLength += piece.length;
+    if (elementLength > maxLength) {
+      dropped = 'too-large';
+      piece = piece.slice(0, 200);
+    }
+    element.push(piece);
+  };
   let line = 1;
   let elementLine = 0;
   const emit = (): ParsedRecord | undefined => {
     const raw = element.join('').trim();
     element = [];
+    elementLength = 0;
     const at = elementLine;
     elementLine = 0;
-    if (tooDeepElement) {
-      tooDeepElement = false;
-      return { line: at, bad: { raw: raw.slice(0, 200), message: tooDeep(maxDepth), reason: 'too-deep' } };
+    if (dropped) {
+      const reason = dropped;
+      dropped = undefined;
+      const message = reason === 'too-deep' ? tooDeep(maxDepth) : tooLargeMessage(maxLength);
+      return { line: at, bad: { raw: raw.slice(0, 200), message, reason } };
     }
     if (raw === '') return undefined;
     try {
@@ -340,15 +377,15 @@ export async function* jsonArrayRecords(
       }
       if (c === QUOTE) inString = true;
       else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-        if (++depth > maxDepth && !tooDeepElement) {
+        if (++depth > maxDepth && !dropped) {
           // Keep only the start of a too-deep element, for the message: not the whole of it.
-          tooDeepElement = true;
-          element.push(text.slice(from, i));
+          keep(text.slice(from, i));
+          dropped = 'too-deep';
           from = i;
         }
       } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
         if (depth === 0 && c === CLOSE_BRACKET) {
-          if (!tooDeepElement) element.push(text.slice(from, i));
+          keep(text.slice(from, i));
           const record = emit();
           if (record) yield record;
           ended = true;
@@ -356,14 +393,14 @@ export async function* jsonArrayRecords(
         }
         depth--;
       } else if (c === COMMA && depth === 0) {
-        if (!tooDeepElement) element.push(text.slice(from, i));
+        keep(text.slice(from, i));
         from = i + 1;
         const record = emit();
         if (record) yield record;
         else throw new IoError(`${source}:${line}: empty element in the JSON array`, { source, line });
       }
     }
-    if (started && !ended && !tooDeepElement) element.push(text.slice(from));
+    if (started && !ended) keep(text.slice(from));
   };
   for await (const text of decodeUtf8(input, source, options.replaceInvalidUtf8 === true)) yield* scan(text);
   if (!ended)

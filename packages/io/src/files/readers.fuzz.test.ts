@@ -63,7 +63,7 @@ function expectWellFormed(parsed: ParsedRecord[]): void {
     expect(p.line).toBeGreaterThanOrEqual(line);
     line = p.line;
     if (p.bad) {
-      expect(['syntax', 'too-deep', 'encoding']).toContain(p.bad.reason);
+      expect(['syntax', 'too-deep', 'too-large', 'encoding']).toContain(p.bad.reason);
       expect(typeof p.bad.message).toBe('string');
     } else {
       expect(Object.getPrototypeOf(p.value)).toBe(Object.prototype);
@@ -131,9 +131,12 @@ describe('fuzz: readers', () => {
           input,
           fc.array(fc.nat(400), { maxLength: 8 }),
           fc.boolean(),
-          async (format, bytes, cuts, replaceInvalidUtf8) => {
+          fc.integer({ min: 1, max: 2_000 }),
+          fc.integer({ min: 1, max: 400 }),
+          async (format, bytes, cuts, replaceInvalidUtf8, maxDepth, maxRecordLength) => {
             try {
-              expectWellFormed(await parseAll(format, chunked(bytes, cuts), { replaceInvalidUtf8 }));
+              const options = { replaceInvalidUtf8, maxDepth, maxRecordLength };
+              expectWellFormed(await parseAll(format, chunked(bytes, cuts), options));
             } catch (error) {
               expectTyped(error);
             }

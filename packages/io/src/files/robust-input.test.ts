@@ -97,6 +97,32 @@ describe('readers: nesting depth', () => {
   });
 });
 
+describe('readers: record length', () => {
+  it('a JSONL line or JSON element longer than maxRecordLength is a bad record; its start is kept, the rest read on', async () => {
+    const long = `{"s":"${'x'.repeat(500)}"}`;
+    const chunks = [
+      Buffer.from(`{"id":1}\n${long.slice(0, 100)}`),
+      Buffer.from(`${long.slice(100)}\n{"id":3}\n`),
+    ];
+    const lines = await parsed('jsonl', chunks, { maxRecordLength: 300 });
+    expect(lines.map((p) => [p.line, p.value ?? p.bad?.reason])).toEqual([
+      [1, { id: 1 }],
+      [2, 'too-large'],
+      [3, { id: 3 }],
+    ]);
+    expect(lines[1]?.bad?.message).toBe('longer than 300 characters (maxRecordLength)');
+    expect(lines[1]?.bad?.raw).toBe(long.slice(0, 200));
+    const array = await parsed(
+      'json',
+      [Buffer.from(`[{"id":1},${long.slice(0, 100)}`), Buffer.from(`${long.slice(100)},{"id":3}]`)],
+      {
+        maxRecordLength: 300,
+      },
+    );
+    expect(array.map((p) => p.value ?? p.bad?.reason)).toEqual([{ id: 1 }, 'too-large', { id: 3 }]);
+  });
+});
+
 describe('readers: UTF-8', () => {
   const badLine = Buffer.concat([Buffer.from('{"name":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]);
 
