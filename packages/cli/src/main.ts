@@ -2,6 +2,7 @@ import { ConfigError, FsmError } from '@fsm/core';
 import { Command, CommanderError } from 'commander';
 import { historyDelete, historyList, historyShow, resumeCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
+import { migrateCommand } from './commands/migrate.js';
 import { graphCommand, inspectCommand, validateCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
 import { runOnQueue, workerCommand } from './commands/worker.js';
@@ -95,6 +96,14 @@ function program(setCode: (code: number) => void): Command {
         validateCommand(config, options),
       ),
     );
+
+  cli
+    .command('migrate <config>')
+    .description(
+      'report what a dataknobs-fsm config needs to run here (exit 0: loads unchanged, 1: functions to port, 2: invalid)',
+    )
+    .option('-w, --write <file>', 'write the config rewritten to load here (.yaml, or .json)')
+    .action(after((config: string, options: { write?: string }) => migrateCommand(config, options)));
 
   cli
     .command('inspect <config>')
