@@ -1,6 +1,7 @@
 import type { BuiltinFunction, ResourceFactory } from '@fsm/core';
 import { databaseFunctions } from './database/database-functions.js';
 import { databaseResource } from './database/database-provider.js';
+import { dataknobsDatabaseFunctions } from './database/dataknobs-database.js';
 import { filesystemResource } from './filesystem/filesystem-provider.js';
 import { httpResource } from './http/http-provider.js';
 
@@ -30,4 +31,8 @@ export const defaultResourceTypes: Readonly<Record<string, ResourceFactory>> = {
 };
 
 /** Builtin functions that use these resources (`db_insert`, `db_upsert`, `db_query`). */
-export const resourceFunctions: readonly BuiltinFunction[] = [...databaseFunctions];
+export const resourceFunctions: readonly BuiltinFunction[] = [
+  ...databaseFunctions,
+  // dataknobs-fsm's database library by its names (database.DatabaseUpsert, upsert, ...).
+  ...dataknobsDatabaseFunctions,
+];
