@@ -1,4 +1,9 @@
-export { llmFunctions } from './functions.js';
+import type { BuiltinFunction } from '@fsm/core';
+import { dataknobsLlmFunctions } from './dataknobs-functions.js';
+import { llmFunctions as ours } from './functions.js';
+
+/** The LLM builtins: ours, and dataknobs' LLM functions by their names (llm.LLMCaller, llm.build_prompt, ...). */
+export const llmFunctions: readonly BuiltinFunction[] = [...ours, ...dataknobsLlmFunctions];
 export { llmResource, llmResourceTypes, providerFromConfig, vectorStoreResource } from './resources.js';
 export { promptTemplate, type PromptTemplate } from './template.js';
 export { InMemoryVectorStore } from './vector/memory-vector-store.js';

@@ -52,7 +52,8 @@ const OURS: Readonly<Record<string, string>> = {
   DatabaseBulkInsert: 'db_insert',
 };
 
-const LIBRARY_MODULE = /^dataknobs_fsm\.functions\.library\.([a-z_]+)$/;
+const LIBRARY_MODULE =
+  /^dataknobs_fsm\.functions\.library\.([a-z_]+)$|^dataknobs_(llm)\.fsm_integration\.functions$/;
 
 export interface MigrateOptions {
   write?: string;
@@ -332,7 +333,7 @@ export function migrateConfig(config: Rec): Report {
         report.registered.push({ path: slot.path, name: value.name, stub: type === 'builtin' });
     } else if (type === 'custom' && typeof value.module === 'string' && typeof value.name === 'string') {
       const library = LIBRARY_MODULE.exec(value.module);
-      const builtin = library ? `${library[1]}.${value.name}` : undefined;
+      const builtin = library ? `${library[1] ?? library[2]}.${value.name}` : undefined;
       if (builtin && builtinNames.has(builtin)) {
         renamed(slot.path, builtin);
         set({

@@ -72,6 +72,8 @@ nested.resolve = (ref) => {
 };
 
 const LIBRARY_MODULE = /^dataknobs_fsm\.functions\.library\.([a-z_]+)$/;
+/** dataknobs' LLM functions moved out of the fsm library into dataknobs-llm. */
+const LLM_MODULE = 'dataknobs_llm.fsm_integration.functions';
 
 /**
  * The builtin name for a dataknobs `custom` reference into its own library
@@ -79,6 +81,7 @@ const LIBRARY_MODULE = /^dataknobs_fsm\.functions\.library\.([a-z_]+)$/;
  * `database.DatabaseUpsert`); undefined for any other module.
  */
 export function dataknobsLibraryName(module: string, name: string): string | undefined {
+  if (module === LLM_MODULE) return `llm.${name}`;
   const match = LIBRARY_MODULE.exec(module);
   return match ? `${match[1]}.${name}` : undefined;
 }
