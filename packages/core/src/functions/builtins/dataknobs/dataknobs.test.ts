@@ -264,9 +264,9 @@ describe('dataknobs transformers', () => {
       ),
     ).toEqual({ a: null, b: 'x' });
     // A list or dict value is unhashable for dataknobs' `value in table`: the record fails.
-    await expect(run('transformers.replace_values', { s: { Y: 'yes' } }, { s: 'Y', xs: [1] })).rejects.toThrow(
-      "unhashable type: 'list'",
-    );
+    await expect(
+      run('transformers.replace_values', { s: { Y: 'yes' } }, { s: 'Y', xs: [1] }),
+    ).rejects.toThrow("unhashable type: 'list'");
     expect(
       await run('transformers.split_on', { field: 'xs', output: 'rows' }, { id: 1, xs: [1, 2] }),
     ).toEqual({
@@ -295,5 +295,40 @@ describe('dataknobs transformers', () => {
     ).toEqual({
       xs: [1, 2, 3, 4],
     });
+  });
+});
+
+describe('hostile records', () => {
+  const hostile = () =>
+    JSON.parse('{"__proto__": {"polluted": true}, "constructor": "c", "a": 1, "items": [1, 2]}') as Record<
+      string,
+      unknown
+    >;
+  it.each([
+    ['transformers.FieldMapper', { field_map: { a: 'b.c' } }],
+    ['transformers.FieldFilter', { exclude: ['a'] }],
+    ['transformers.normalize', { '*': 'uppercase' }],
+    ['transformers.convert_types', { a: 'str' }],
+    ['transformers.enrich', { z: 1 }],
+    ['transformers.split_on', { field: 'items' }],
+    ['transformers.ArrayFlattener', { fields: ['items'] }],
+  ])('%s keeps a __proto__ key as data and never touches Object.prototype', async (name, params) => {
+    const out = (await run(name, params, hostile())) as Record<string, unknown>;
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    const carrier =
+      name === 'transformers.split_on' ? ((out.records as unknown[])[0] as Record<string, unknown>) : out;
+    expect(Object.getPrototypeOf(carrier)).toBe(Object.prototype);
+    expect(Object.hasOwn(carrier, '__proto__')).toBe(true);
+    expect(Object.hasOwn(carrier, 'constructor')).toBe(true);
+  });
+
+  it('validators read own keys only: an inherited name is absent', async () => {
+    expect(await run('validators.RequiredFieldsValidator', { fields: ['toString'] }, {})).toEqual(
+      fails('Missing required fields: toString'),
+    );
+    expect(await run('validators.depends_on', { a: 'hasOwnProperty' }, { a: 1 })).toEqual(
+      fails("Field 'a' requires: hasOwnProperty"),
+    );
   });
 });
