@@ -259,6 +259,37 @@ describe('durable stream on a step-log store', () => {
   });
 });
 
+describe('data a store cannot hold', () => {
+  it('fails its record alone (DATA_INVALID), stored without its data; the others run', async () => {
+    const store = new StepLogMemory();
+    const poison = {
+      name: 'poison',
+      states: [
+        { name: 'a', is_start: true, transforms: ['poison'] },
+        { name: 'b', transforms: ['poison'] },
+        { name: 'c', is_end: true },
+      ],
+      arcs: [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+      ],
+    };
+    const functions = {
+      poison: (data: { kind: string }) => (data.kind === 'bigint' ? { ...data, n: 10n } : data),
+    };
+    const fsm = await SimpleFSM.create(poison, { functions, storage: store, checkpoint: 'every-step' });
+    const input = [{ kind: 'ok' }, { kind: 'bigint' }, { kind: 'ok' }];
+    const results = await collect(fsm.processDurableStream(input, { batchId: 'p' }));
+    await fsm.close();
+    expect(results.map((r) => r.success)).toEqual([true, false, true]);
+    expect(results[1]?.error?.code).toBe('DATA_INVALID');
+    expect(results[1]?.error?.message).toContain('BigInt');
+    expect(store.items.size).toBe(3);
+    expect(store.logs.size).toBe(0);
+    expect((await store.load('p:1'))?.status).toBe('failed');
+  });
+});
+
 describe('timeouts keep the process alive', () => {
   it('a function that never settles gets its TIMEOUT result instead of the process exiting', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fsm-timeout-'));

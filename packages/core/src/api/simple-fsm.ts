@@ -1,13 +1,19 @@
 import { loadConfigWithWarnings } from '../config/index.js';
 import type { FsmConfig, LoadedConfig } from '../config/types.js';
-import { ConfigError, type ConfigIssue, MisuseError, type ValidationIssue } from '../errors/errors.js';
+import {
+  ConfigError,
+  type ConfigIssue,
+  DataError,
+  MisuseError,
+  type ValidationIssue,
+} from '../errors/errors.js';
 import { FsmError } from '../errors/fsm-error.js';
 import { createArcSelector } from '../engine/arc-selection.js';
 import { drive, driveSync } from '../engine/drive.js';
 import { Execution, type ExecutionEnv, PAUSED } from '../engine/execution.js';
 import { compileJsonSchema, createFunctionResolver } from '../functions/index.js';
 import type { BatchInfo, FsmLogger } from '../functions/types.js';
-import type { ExecutionHistory } from '../history/execution-history.js';
+import { ExecutionHistory } from '../history/execution-history.js';
 import {
   type BatchItemRecord,
   type CheckpointStore,
@@ -338,12 +344,26 @@ export class BaseFsm {
     let outcome = await drive(execution, signal);
     while (outcome === PAUSED) {
       if (!store) throw new MisuseError('process() cannot pause; use AdvancedFSM for breakpoints');
-      await this.checkpoint(store, execution, written);
+      try {
+        await this.checkpoint(store, execution, written);
+      } catch (error) {
+        // Data that cannot be stored (a BigInt, a cycle, too deep) fails this record alone.
+        if (!isUnstorable(error)) throw error;
+        execution.reject(unstorable(error, 'its checkpoint'));
+      }
       outcome = await drive(execution, signal);
     }
     // Stopped by its caller (not failed): the checkpoint stays, so a resume continues from it.
     if (store && outcome.error?.code === 'ABORTED') return outcome;
-    await this.finishRecord(outcome, outcome.history, recordItem && outcome.error?.code !== 'ABORTED');
+    const recordIt = recordItem && outcome.error?.code !== 'ABORTED';
+    try {
+      await this.finishRecord(outcome, outcome.history, recordIt);
+    } catch (error) {
+      if (!isUnstorable(error)) throw error;
+      // Stored without its data (the failure says why), so the record is finished and not run again.
+      outcome = withoutData(outcome, unstorable(error, 'its result or history'), this.name);
+      await this.finishRecord(outcome, outcome.history, recordIt);
+    }
     return outcome;
   }
 
@@ -601,6 +621,52 @@ function combineSignals(
   if (timeout) signals.push(timeout);
   if (closing) signals.push(closing);
   return AbortSignal.any(signals);
+}
+
+/** A serialization failure (from serializeData, a store, or JSON.stringify): the record's data is at fault. */
+function isUnstorable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (FsmError.is(e) && e.code === 'DATA_INVALID') return true;
+    if (
+      (e instanceof TypeError || e instanceof RangeError) &&
+      /serializ|circular|BigInt|call stack|string length/i.test(e.message)
+    )
+      return true;
+  }
+  return false;
+}
+
+function unstorable(error: unknown, what: string): DataError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new DataError(`the record's data cannot be stored (${what}): ${message}`, { cause: error });
+}
+
+/** The failed result (and history) of a record whose data cannot be stored: everything but the data. */
+function withoutData(result: ExecutionResult, error: DataError, fsm: string): ExecutionResult {
+  const failed: ExecutionResult = {
+    ...result,
+    success: false,
+    data: null,
+    error: error.toJSON(),
+    path: [...result.path],
+  };
+  const previous = result.history;
+  const history = new ExecutionHistory({
+    executionId: result.executionId,
+    fsm: previous?.fsm ?? fsm,
+    status: 'failed',
+    startedAt: previous?.startedAt ?? Date.now(),
+    endedAt: Date.now(),
+    finalState: result.finalState,
+    error: error.toJSON(),
+    output: { data: null, path: [...result.path], transitions: result.transitions },
+    steps: [],
+  });
+  if (result.batchId !== undefined) history.batchId = result.batchId;
+  if (result.itemIndex !== undefined) history.itemIndex = result.itemIndex;
+  if (previous?.metadata) history.metadata = previous.metadata;
+  failed.history = history;
+  return failed;
 }
 
 /** What this process already wrote to an execution's step log: later entries leave out what did not change. */

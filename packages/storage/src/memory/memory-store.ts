@@ -1,6 +1,7 @@
 import {
   assembleStepLog,
   type BatchItemRecord,
+  DataError,
   type ExecutionFilter,
   ExecutionHistory,
   type ExecutionHistoryData,
@@ -119,21 +120,27 @@ export class MemoryStore implements HistoryStore, StepLogStore {
       log = new Map();
       this.stepLogs.set(entry.executionId, log);
     }
-    log.set(entry.seq, JSON.stringify(entry));
+    log.set(entry.seq, toJson(entry, entry.executionId, 'step'));
   }
 
   async finishExecution(finished: FinishedExecution): Promise<void> {
     this.assertOpen('finishExecution');
     // Serialize everything before changing anything: all or nothing, like a transaction.
-    const history = finished.history?.toJSON();
+    const history = finished.history
+      ? (JSON.parse(toJson(finished.history, finished.executionId, 'history')) as ExecutionHistoryData)
+      : undefined;
     const item = finished.batchItem;
     const itemJson = item
-      ? JSON.stringify({
-          itemIndex: item.itemIndex,
-          executionId: item.executionId,
-          success: item.success,
-          result: item.result,
-        })
+      ? toJson(
+          {
+            itemIndex: item.itemIndex,
+            executionId: item.executionId,
+            success: item.success,
+            result: item.result,
+          },
+          finished.executionId,
+          'batch item',
+        )
       : undefined;
     if (history)
       this.histories.set(history.executionId, { json: JSON.stringify(history), summary: summarize(history) });
@@ -172,5 +179,17 @@ export class MemoryStore implements HistoryStore, StepLogStore {
 
   private assertOpen(operation: string): void {
     if (this.closed) throw new MisuseError(`memory store is closed; cannot ${operation}`);
+  }
+}
+
+/** JSON text of what a record stored; a value JSON cannot hold is the record's DataError. */
+function toJson(value: unknown, executionId: string, what: string): string {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    throw new DataError(
+      `execution "${executionId}": its ${what} cannot be stored as JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }

@@ -1,6 +1,7 @@
 import {
   assembleStepLog,
   type BatchItemRecord,
+  DataError,
   type ExecutionFilter,
   ExecutionHistory,
   type ExecutionSearch,
@@ -23,7 +24,7 @@ import { GroupCommit } from '../shared/group-commit.js';
 import { toMillis } from '../shared/summaries.js';
 import { checkSearch, sqlFindExecutions, sqlFlowSummary } from './flow-summary.js';
 import { storeMigrations } from './migrations.js';
-import type { HistoryRow, StoreTables } from './schema.js';
+import type { BatchItemRow, HistoryRow, StepLogRow, StoreTables } from './schema.js';
 
 export interface SqlStoreOptions {
   /** Postgres schema holding the tables (created when missing). */
@@ -39,7 +40,9 @@ export interface SqliteHandle {
 }
 
 /** A write of the step log: committed with the writes of other records issued in the same tick. */
-type WriteOp = { kind: 'step'; entry: StepLogEntry } | { kind: 'finish'; finished: FinishedExecution };
+type WriteOp =
+  | { kind: 'step'; row: StepLogRow }
+  | { kind: 'finish'; executionId: string; history: HistoryRow | undefined; item: BatchItemRow | undefined };
 
 /** Rows read per round trip while streaming a batch's items. */
 const ITEM_PAGE = 500;
@@ -283,13 +286,40 @@ export class SqlStore implements HistoryStore, StepLogStore {
   appendStep(entry: StepLogEntry): Promise<void> {
     if (this.closed)
       return Promise.reject(new MisuseError(`${this.backend} store is closed; cannot appendStep`));
-    return this.writer.submit({ kind: 'step', entry });
+    let row: StepLogRow;
+    try {
+      // Serialized now, while the record waits: a value JSON cannot hold fails this record, not its group.
+      row = { execution_id: entry.executionId, seq: entry.seq, fsm: entry.fsm, body: stepBody(entry) };
+    } catch (error) {
+      return Promise.reject(notSerializable(entry.executionId, 'step', error));
+    }
+    return this.writer.submit({ kind: 'step', row });
   }
 
   finishExecution(finished: FinishedExecution): Promise<void> {
     if (this.closed)
       return Promise.reject(new MisuseError(`${this.backend} store is closed; cannot finishExecution`));
-    return this.writer.submit({ kind: 'finish', finished });
+    let op: WriteOp;
+    try {
+      const item = finished.batchItem;
+      op = {
+        kind: 'finish',
+        executionId: finished.executionId,
+        history: finished.history ? historyRow(finished.history) : undefined,
+        item: item
+          ? {
+              batch_id: item.batchId,
+              item_index: item.itemIndex,
+              execution_id: item.executionId,
+              success: item.success ? 1 : 0,
+              body: JSON.stringify(item.result),
+            }
+          : undefined,
+      };
+    } catch (error) {
+      return Promise.reject(notSerializable(finished.executionId, 'history', error));
+    }
+    return this.writer.submit(op);
   }
 
   /** One transaction for a group of step-log writes: rows first, then the logs of finished executions go. */
@@ -321,13 +351,12 @@ export class SqlStore implements HistoryStore, StepLogStore {
     const write = database.transaction((ops: WriteOp[]) => {
       for (const op of ops) {
         if (op.kind === 'step') {
-          const { entry } = op;
-          insertStep.run(entry.executionId, entry.seq, entry.fsm, stepBody(entry));
+          const { row } = op;
+          insertStep.run(row.execution_id, row.seq, row.fsm, row.body);
           continue;
         }
-        const { finished } = op;
-        if (finished.history) {
-          const r = historyRow(finished.history);
+        if (op.history) {
+          const r = op.history;
           upsertHistory.run(
             r.execution_id,
             r.fsm,
@@ -339,18 +368,10 @@ export class SqlStore implements HistoryStore, StepLogStore {
             r.body,
           );
         }
-        const item = finished.batchItem;
-        if (item) {
-          upsertItem.run(
-            item.batchId,
-            item.itemIndex,
-            item.executionId,
-            item.success ? 1 : 0,
-            JSON.stringify(item.result),
-          );
-        }
-        deleteLog.run(finished.executionId);
-        deleteCheckpoint.run(finished.executionId);
+        const item = op.item;
+        if (item) upsertItem.run(item.batch_id, item.item_index, item.execution_id, item.success, item.body);
+        deleteLog.run(op.executionId);
+        deleteCheckpoint.run(op.executionId);
       }
     });
     return (ops) => write.immediate(ops);
@@ -364,28 +385,12 @@ export class SqlStore implements HistoryStore, StepLogStore {
     const finishedIds: string[] = [];
     for (const op of ops) {
       if (op.kind === 'step') {
-        const { entry } = op;
-        steps.push({
-          execution_id: entry.executionId,
-          seq: entry.seq,
-          fsm: entry.fsm,
-          body: stepBody(entry),
-        });
+        steps.push(op.row);
         continue;
       }
-      const { finished } = op;
-      if (finished.history) histories.push(historyRow(finished.history));
-      const item = finished.batchItem;
-      if (item) {
-        items.push({
-          batch_id: item.batchId,
-          item_index: item.itemIndex,
-          execution_id: item.executionId,
-          success: item.success ? 1 : 0,
-          body: JSON.stringify(item.result),
-        });
-      }
-      finishedIds.push(finished.executionId);
+      if (op.history) histories.push(op.history);
+      if (op.item) items.push(op.item);
+      finishedIds.push(op.executionId);
     }
     // One statement (data-modifying CTEs): one round trip, atomic on its own. A group never holds a step
     // and the finish of the same execution (the finish waits for the step), so one snapshot suffices.
@@ -546,6 +551,15 @@ function stepEntry(
   const entry: StepLogEntry = { executionId, fsm: row.fsm, seq: Number(row.seq), snapshot: body.snapshot };
   if (body.steps) entry.steps = body.steps;
   return entry;
+}
+
+function notSerializable(executionId: string, what: string, error: unknown): DataError {
+  return new DataError(
+    `execution "${executionId}": its ${what} cannot be stored as JSON: ${describe(error)}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 function describe(error: unknown): string {
