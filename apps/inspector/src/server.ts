@@ -127,9 +127,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   };
 
   /**
-   * One feed per filter, shared by every page watching it. Each tick asks the store for the counts by
-   * status (cheap); only when they moved is the flow aggregated again, so an idle store of a million
-   * executions costs one count a second, not one aggregation per page per second.
+   * One feed per filter, shared by every page watching it: one flow summary a second however many pages
+   * watch, sent only when it changed. SQL stores keep the flow as running totals (only executions that
+   * finished since the last tick are read), so an idle store of a million executions costs a probe.
    */
   interface Feed {
     clients: Set<ServerResponse>;
@@ -154,12 +154,12 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
         if (busy) return; // a slow store: skip a beat instead of piling up queries
         busy = true;
         try {
-          const counts = JSON.stringify((await find({ ...filter, limit: 1 })).counts);
+          const summary = await flow(filter);
+          const counts = JSON.stringify(summary);
           if (counts === current.counts) {
             for (const client of current.clients) client.write(': idle\n\n');
             return;
           }
-          const summary = await flow(filter);
           current.counts = counts;
           current.message = `data: {"at":${Date.now()},"flow":${JSON.stringify(summary)}}\n\n`;
           for (const client of current.clients) client.write(current.message);

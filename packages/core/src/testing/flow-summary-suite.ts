@@ -222,6 +222,76 @@ export function describeFlowSummary(
       });
     });
 
+    it('follows histories saved again, deleted, and added after a summary (stores that cache it)', async () => {
+      const other = await makeStore();
+      try {
+        const [first, second] = flowSampleHistories();
+        if (!first || !second || !other.summarizeFlow) throw new Error('needs two samples and summarizeFlow');
+        await other.save(new ExecutionHistory(structuredClone(first)));
+        const running = structuredClone(second);
+        running.status = 'running';
+        delete running.endedAt;
+        await other.save(new ExecutionHistory(running));
+        const before = await other.summarizeFlow({ fsm: 'scoring' });
+        expect(before.statuses).toEqual({ running: 1, succeeded: 1, failed: 0 });
+        expect(before.states.find((s) => s.state === 'start')?.visits).toBe(2);
+        // The running one finishes; the first is saved again as failed in `start`; a new one arrives.
+        await other.save(new ExecutionHistory(structuredClone(second)));
+        await other.save(
+          new ExecutionHistory({
+            ...structuredClone(first),
+            status: 'failed',
+            endedAt: (first.endedAt ?? 0) + 5,
+            error: { code: 'REDONE', message: 'ran again and failed' },
+            steps: [
+              {
+                network: 'main',
+                state: 'start',
+                startedAt: first.startedAt,
+                endedAt: first.startedAt + 1,
+                error: { code: 'REDONE', message: 'x' },
+              },
+            ],
+          }),
+        );
+        const third = flowSampleHistories()[3] as ExecutionHistoryData;
+        await other.save(new ExecutionHistory(structuredClone(third)));
+        const after = await other.summarizeFlow({ fsm: 'scoring' });
+        const expected = await scanFlowSummary(
+          [
+            {
+              ...first,
+              status: 'failed',
+              endedAt: (first.endedAt ?? 0) + 5,
+              error: { code: 'REDONE', message: 'ran again and failed' },
+              steps: [
+                {
+                  network: 'main',
+                  state: 'start',
+                  startedAt: first.startedAt,
+                  endedAt: first.startedAt + 1,
+                  error: { code: 'REDONE', message: 'x' },
+                },
+              ],
+            },
+            second,
+            third,
+          ],
+          { fsm: 'scoring' },
+        );
+        expect(after).toEqual(expected);
+        expect(after.errors).toEqual([{ code: 'REDONE', count: 1 }]);
+        await other.delete(third.executionId);
+        await other.delete(second.executionId);
+        const left = await other.summarizeFlow({ fsm: 'scoring' });
+        expect(left.executions).toBe(1);
+        expect(left.arcs).toEqual([]);
+        expect(left.states).toEqual([{ network: 'main', state: 'start', visits: 1, failures: 1, meanMs: 1 }]);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('rejects prototype keys and odd field paths, and foreign cursors, as MISUSE', async () => {
       for (const path of ['__proto__', 'a.constructor', 'a..b', "x') or 1=1 --"]) {
         const error = await find({ field: { path, value: '1' } }).catch((e: unknown) => e);
