@@ -217,6 +217,32 @@ function moveCounts(
   ];
 }
 
+/**
+ * One write transaction. SQLite's is `begin immediate`: a deferred one that reads and then writes fails
+ * at once (SQLITE_BUSY) when a writer in another process committed in between; immediate waits its turn.
+ */
+async function writeTransaction(
+  db: Kysely<StoreTables>,
+  backend: Backend,
+  work: (trx: Kysely<StoreTables>) => Promise<void>,
+): Promise<void> {
+  if (backend === 'postgres') return db.transaction().execute(work);
+  await db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      await work(conn);
+    } catch (error) {
+      try {
+        await sql`rollback`.execute(conn);
+      } catch (rollbackError) {
+        throw new AggregateError([error, rollbackError], 'flow index update and its rollback failed');
+      }
+      throw error;
+    }
+    await sql`commit`.execute(conn);
+  });
+}
+
 /** Brings the flow index up to date with the histories: new and re-saved finished executions in, deleted ones out. */
 async function refreshFlowIndex(
   db: Kysely<StoreTables>,
@@ -226,45 +252,55 @@ async function refreshFlowIndex(
   const histories = historiesTable(schema);
   const indexed = table(schema, 'fsm_flow_indexed');
   const steps = table(schema, 'fsm_flow_steps');
-  await db.transaction().execute(async (trx) => {
+  /** What is to do: finished executions not (or differently) indexed, and whether some indexed ones are gone. */
+  const look = async (q: Kysely<StoreTables>) => {
     const mark = await sql<{ w: number | string | null }>`select max(ended_at) as w from ${indexed}`.execute(
-      trx,
+      q,
     );
     const since = Number(mark.rows[0]?.w ?? 0) - SKEW_MS;
     const fresh = sql`h.status != 'running' and h.ended_at is not null and h.ended_at >= ${since}
       and not exists (select 1 from ${indexed} i where i.execution_id = h.execution_id
         and i.ended_at = h.ended_at and i.status = h.status)`;
-    const freshIds = sql`select h.execution_id from ${histories} h where ${fresh}`;
-    // Nothing finished since the last summary (the live view's usual second): one probe, no writes.
-    const any = await sql`select 1 as x from ${histories} h where ${fresh} limit 1`.execute(trx);
-    if (any.rows.length > 0) await indexFresh();
-    async function indexFresh(): Promise<void> {
+    const any = await sql`select 1 as x from ${histories} h where ${fresh} limit 1`.execute(q);
+    // More indexed than finished histories: some were deleted (or saved again as running).
+    const counts = await sql<{ i: number | string; h: number | string }>`select
+      (select count(*) from ${indexed}) as i,
+      (select count(*) from ${histories}) - (select count(*) from ${histories}
+        where status = 'running' or ended_at is null) as h`.execute(q);
+    const row = counts.rows[0];
+    return {
+      fresh,
+      hasFresh: any.rows.length > 0,
+      hasGone: row !== undefined && Number(row.i) > Number(row.h),
+    };
+  };
+  // Nothing finished since the last summary (the live view's usual second): reads only, no lock.
+  const first = await look(db);
+  if (!first.hasFresh && !first.hasGone) return;
+  await writeTransaction(db, backend, async (trx) => {
+    const { fresh, hasFresh, hasGone } = await look(trx);
+    if (hasFresh) {
+      const freshIds = sql`select h.execution_id from ${histories} h where ${fresh}`;
       // Saved again: out of the totals and the rows first, then in with what they are now.
       await moveTotals(schema, -1, freshIds).execute(trx);
       for (const q of moveCounts(backend, schema, -1, sql`h.execution_id in (${freshIds})`))
         await q.execute(trx);
       await sql`delete from ${steps} where execution_id in (${freshIds})`.execute(trx);
       await sql`${stepsCte(backend, fresh, schema)}
-      insert into ${steps} (execution_id, fsm, batch_id, status, started_at, network, state, arc, failed, ms, ended)
-      select eid, fsm, batch_id, status, started_at, network, state, arc, failed, ms, ended from s`.execute(
+        insert into ${steps} (execution_id, fsm, batch_id, status, started_at, network, state, arc, failed, ms, ended)
+        select eid, fsm, batch_id, status, started_at, network, state, arc, failed, ms, ended from s`.execute(
         trx,
       );
       await moveTotals(schema, 1, freshIds).execute(trx);
       for (const q of moveCounts(backend, schema, 1, fresh)) await q.execute(trx);
       await sql`insert into ${indexed} (execution_id, fsm, batch_id, status, started_at, ended_at, error_code)
-      select h.execution_id, h.fsm, h.batch_id, h.status, h.started_at, h.ended_at, ${bodyText(backend, 'error', 'code')}
-      from ${histories} h where ${fresh}
-      on conflict (execution_id) do update set fsm = excluded.fsm, batch_id = excluded.batch_id,
-        status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
-        error_code = excluded.error_code`.execute(trx);
+        select h.execution_id, h.fsm, h.batch_id, h.status, h.started_at, h.ended_at, ${bodyText(backend, 'error', 'code')}
+        from ${histories} h where ${fresh}
+        on conflict (execution_id) do update set fsm = excluded.fsm, batch_id = excluded.batch_id,
+          status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
+          error_code = excluded.error_code`.execute(trx);
     }
-    // More indexed than finished histories: some were deleted (or saved again as running). Drop them.
-    const counts = await sql<{ i: number | string; h: number | string }>`select
-      (select count(*) from ${indexed}) as i,
-      (select count(*) from ${histories}) - (select count(*) from ${histories}
-        where status = 'running' or ended_at is null) as h`.execute(trx);
-    const row = counts.rows[0];
-    if (row && Number(row.i) > Number(row.h)) {
+    if (hasGone) {
       const gone = sql`select i.execution_id from ${indexed} i where not exists (select 1 from ${histories} h
         where h.execution_id = i.execution_id and h.status != 'running' and h.ended_at = i.ended_at)`;
       await moveTotals(schema, -1, gone).execute(trx);
