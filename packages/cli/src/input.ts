@@ -140,17 +140,3 @@ function inputFailure(message: string): ExecutionResult {
     durationMs: 0,
   };
 }
-
-/**
- * Every record of a file or stdin, for callers that need the whole input at once (`run --queue`): any
- * unreadable record stops with its file and line.
- */
-export async function* readRecords(
-  path: string,
-  format: InputFormat,
-  options: InputOptions = {},
-): AsyncGenerator<unknown> {
-  const input = new RunInput(path, format, options);
-  yield* input.records();
-  for await (const failed of input.withInputFailures([])) throw new UsageError(failed.error?.message ?? '');
-}

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CliRun, fsm, jsonLines } from './run-cli.js';
+import { spawn } from 'node:child_process';
+import { bin, type CliRun, fsm, jsonLines } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-cli-robust-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -127,6 +128,36 @@ describe('fsm run: one bad record fails alone', () => {
       message: `${input}:3: nested deeper than 1000 levels (maxDepth)`,
     });
   });
+});
+
+describe('fsm run --queue: one bad record fails alone', () => {
+  it('a too-deep input record is a failed line in its place; the others are run by a worker', async () => {
+    const queue = `robust-${process.pid}-${Date.now().toString(36)}`;
+    const worker = spawn(process.execPath, [bin, 'worker', passConfig, '--queue', queue], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve) => {
+        worker.stderr?.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('on queue')) resolve();
+        });
+      });
+      const r = await fsm(['run', passConfig, '-i', '-', '--queue', queue, '--no-progress'], {
+        stdin: `{"id":1}\n${deepLine}\n{"id":3}\n`,
+      });
+      noCrash(r);
+      expect(r.code).toBe(1);
+      const lines = jsonLines(r.stdout);
+      expect(lines.map((l) => l.success)).toEqual([true, false, true]);
+      expect(lines[1]?.error).toMatchObject({
+        code: 'IO_FAILED',
+        message: expect.stringContaining('stdin:2:'),
+      });
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((resolve) => worker.on('close', resolve));
+    }
+  }, 60_000);
 });
 
 describe('fsm run: stdin and encodings', () => {

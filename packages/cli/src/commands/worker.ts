@@ -3,7 +3,7 @@ import type { ExecutionResult } from '@fsm/core';
 import { createQueueRunner, type QueueRunner } from '@fsm/bullmq';
 import { ResourceManager } from '@fsm/resources';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
-import { inputFormat, readRecords } from '../input.js';
+import { inputFormat, RunInput } from '../input.js';
 import { cliPackages, loadFunctionsModule, openStorage } from '../load-fsm.js';
 import { ResultWriter } from '../output.js';
 import { parseDuration, parsePositiveInt } from '../parse-duration.js';
@@ -118,18 +118,18 @@ export async function runOnQueue(
   try {
     const records: unknown[] = [];
     const format = inputFormat(options.input, options.inputFormat);
-    const replaceInvalidUtf8 = options.replaceInvalidUtf8 === true;
-    for await (const record of readRecords(options.input, format, { replaceInvalidUtf8 }))
-      records.push(record);
+    // A record too deep or too large to run fails alone, in its place among the results.
+    const input = new RunInput(options.input, format, {
+      replaceInvalidUtf8: options.replaceInvalidUtf8 === true,
+    });
+    for await (const record of input.records()) records.push(record);
     const { batchId } = await runner.submit(records);
     summary.batchId = batchId;
     // Results arrive in completion order; they are written in input order.
     const results = new Array<ExecutionResult | undefined>(records.length);
     for await (const result of runner.results(batchId)) results[result.itemIndex as number] = result;
-    for (const result of results) {
-      if (!result) continue;
-      tally(summary, await writer.write(result));
-    }
+    const finished = results.filter((result): result is ExecutionResult => result !== undefined);
+    for await (const result of input.withInputFailures(finished)) tally(summary, await writer.write(result));
     await writer.finish();
   } catch (error) {
     await writer.abort();
