@@ -21,7 +21,9 @@ export const fieldMap = <T extends z.ZodType>(value: T) => z.record(key(), value
 export const invalid = (message: string) => ({ valid: false, errors: [{ path: '', message }] });
 
 const complaint = (error: unknown): string =>
-  error instanceof ConfigError ? error.issues.map((i) => `${i.path}: ${i.message}`).join('; ') : (error as Error).message;
+  error instanceof ConfigError
+    ? error.issues.map((i) => `${i.path}: ${i.message}`).join('; ')
+    : (error as Error).message;
 
 /**
  * One builtin answering to two spellings of its params. Params written only with our keys (`ourKeys`) go

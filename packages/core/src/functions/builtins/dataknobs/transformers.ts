@@ -238,9 +238,9 @@ const replacer =
     for (const [field, value] of Object.entries(result)) {
       const table = (own(p.replacements, field) as Rec | undefined) ?? p.default_replacements ?? {};
       // `value in table` in Python: a dict or list value is unhashable and fails the record.
-    if (typeof value === 'object' && value !== null)
-      throw new Error(`ValueReplacer: unhashable type: '${pyType(value)}' in field '${field}'`);
-    // Config keys are strings, so only string values can match one.
+      if (typeof value === 'object' && value !== null)
+        throw new Error(`ValueReplacer: unhashable type: '${pyType(value)}' in field '${field}'`);
+      // Config keys are strings, so only string values can match one.
       if (typeof value === 'string' && Object.hasOwn(table, value))
         put(result, field, cloneData(table[value]));
     }
