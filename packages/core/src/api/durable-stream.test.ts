@@ -159,7 +159,8 @@ describe('durable stream on a step-log store', () => {
       });
       await collect(fsm.processDurableStream(records(1), { batchId: 'lin' }));
       await fsm.close();
-      expect(store.appended).toBe(steps);
+      // One per step, but the last: from there the record can only finish (the finishing write covers it).
+      expect(store.appended).toBe(steps - 1);
       sizes.push(store.appendedBytes / steps);
     }
     // Per-row size does not grow with the number of steps before it (a full snapshot's would 4×).
@@ -256,6 +257,46 @@ describe('durable stream on a step-log store', () => {
     expect(effects.length).toBe(ran);
     expect(again.data).toEqual(done?.data);
     expect(store.logs.has('fin:0')).toBe(false);
+  });
+});
+
+describe('which steps need a checkpoint', () => {
+  it('none after a step where only conditions ran, nor before the end; one after every other step', async () => {
+    const store = new StepLogMemory();
+    const shape = {
+      name: 'skips',
+      states: [
+        { name: 'check', is_start: true },
+        { name: 'work', transforms: ['step'] },
+        { name: 'route' },
+        { name: 'more', transforms: ['step'] },
+        { name: 'last', transforms: ['step'] },
+        { name: 'end', is_end: true },
+      ],
+      arcs: [
+        { from: 'check', to: 'work', condition: { type: 'expression', code: 'n >= 0' } },
+        { from: 'work', to: 'route' },
+        { from: 'route', to: 'more' },
+        { from: 'more', to: 'last' },
+        { from: 'last', to: 'end' },
+      ],
+    };
+    const fsm = await SimpleFSM.create(shape, {
+      functions: functions([]),
+      storage: store,
+      checkpoint: 'every-step',
+    });
+    const seen: string[] = [];
+    const append = store.appendStep.bind(store);
+    store.appendStep = (entry) => {
+      seen.push(entry.snapshot.state);
+      return append(entry);
+    };
+    const [result] = await collect(fsm.processDurableStream(records(1), { batchId: 'skips' }));
+    await fsm.close();
+    expect(result?.success).toBe(true);
+    // check: only a condition ran; route: nothing ran since work's checkpoint; last: only the end follows.
+    expect(seen).toEqual(['work', 'more']);
   });
 });
 

@@ -337,7 +337,17 @@ export class BaseFsm {
     if (store) {
       const every = policy === 'every-step' ? 1 : (policy as { every: number }).every;
       let arrivals = 0;
-      execution.pauseWhen = () => ++arrivals % every === 0;
+      let protectedEffects = execution.effects;
+      // A checkpoint protects what ran since the previous one from running again after a crash. None is
+      // needed when nothing but conditions ran since (a resume redoes only that pure work), nor when the
+      // record can only finish next (the finishing write covers it).
+      execution.pauseWhen = (state) => {
+        if (execution.effects === protectedEffects) return false;
+        if (execution.depth === 0 && onlyFinishesFrom(state)) return false;
+        if (++arrivals % every !== 0) return false;
+        protectedEffects = execution.effects;
+        return true;
+      };
       // A batch item can start again from its input record; a single execution needs a checkpoint to be resumable.
       if (execution.path.length === 0 && !recordItem) await this.checkpoint(store, execution, written);
     }
@@ -621,6 +631,19 @@ function combineSignals(
   if (timeout) signals.push(timeout);
   if (closing) signals.push(closing);
   return AbortSignal.any(signals);
+}
+
+/** Every arc of the state leads straight to an end state where nothing runs (no function, no resource). */
+function onlyFinishesFrom(state: CompiledState): boolean {
+  if (state.arcs.length === 0) return false;
+  for (const arc of state.arcs) {
+    if (arc.push || arc.transforms.length > 0 || arc.resources.length > 0) return false;
+    const target = arc.target;
+    if (!target.isEnd || target.resources.length > 0) return false;
+    if (target.preValidators.length > 0 || target.transforms.length > 0 || target.validators.length > 0)
+      return false;
+  }
+  return true;
 }
 
 /** A serialization failure (from serializeData, a store, or JSON.stringify): the record's data is at fault. */

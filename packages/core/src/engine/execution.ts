@@ -133,6 +133,8 @@ export class Execution {
   private readonly input: unknown;
   observer: ExecutionObserver | undefined;
   private enteredAt = 0;
+  /** Functions other than conditions called so far (a durable run skips checkpoints that protect none). */
+  effects = 0;
   /** Asked at each arrival in a non-end state; true pauses before its arcs are chosen. */
   pauseWhen: ((state: CompiledState) => boolean) | undefined;
 
@@ -169,6 +171,11 @@ export class Execution {
 
   get done(): boolean {
     return this.phase === DONE;
+  }
+
+  /** How many pushed sub-networks the execution is inside. */
+  get depth(): number {
+    return this.stack.length;
   }
 
   get result(): ExecutionResult | undefined {
@@ -401,6 +408,8 @@ export class Execution {
   }
 
   private call(fn: ResolvedFunction, role: string): unknown {
+    // Conditions are arc tests, taken to have no side effects; a checkpoint protects the other calls.
+    if (role !== 'condition') this.effects++;
     this.calling = fn;
     this.callingRole = role;
     this.context.params = fn.params;
