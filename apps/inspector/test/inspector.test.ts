@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -351,7 +352,9 @@ describe('inspector in the browser', () => {
     await page.close();
   });
 
-  it('counts rise live while a run writes to the store', async () => {
+  it('counts rise live while `fsm run --storage` writes to the store from another process', async () => {
+    const bin = join(repo, 'packages', 'cli', 'dist', 'bin.js');
+    expect(existsSync(bin), 'build the CLI first: pnpm exec turbo run build --filter=@fsm/cli').toBe(true);
     const page = await open(nested);
     await expect.poll(() => page.textContent('#count-total'), { timeout: 10_000 }).toBe(String(COUNT));
     const seen = new Set<string>();
@@ -361,22 +364,49 @@ describe('inspector in the browser', () => {
         () => undefined,
       );
     }, 100);
-    const store = await createStorage(nestedUrl);
-    const fsm = await SimpleFSM.create(nestedConfig, { storage: store, history: true });
-    try {
-      for (let chunk = 0; chunk < 4; chunk++) {
-        const records = Array.from({ length: 25 }, (_, i) => ({ id: i, qty: 1, card_ok: true }));
-        await fsm.processDurableBatch(records, { concurrency: 1, batchId: `live-${chunk}` });
-        await new Promise((resolve) => setTimeout(resolve, 700));
-      }
-    } finally {
-      await fsm.close();
-      await store.close();
-    }
-    await expect.poll(() => page.textContent('#count-total'), { timeout: 10_000 }).toBe(String(COUNT + 100));
+    const RECORDS = 1500;
+    const input = join(dir, 'live.jsonl');
+    writeFileSync(
+      input,
+      Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ id: i, qty: 1, card_ok: i % 2 === 0 })).join(
+        '\n',
+      ),
+    );
+    const run = spawn(
+      process.execPath,
+      [
+        bin,
+        'run',
+        nestedConfig,
+        '--storage',
+        nestedUrl,
+        '--input',
+        input,
+        '--output',
+        join(dir, 'live-out.jsonl'),
+        '--batch-id',
+        'live',
+        '--concurrency',
+        '2',
+        '--no-progress',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    run.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      run.on('error', reject);
+      run.on('close', resolve);
+    });
+    expect(code, stderr).toBe(0);
+    await expect
+      .poll(() => page.textContent('#count-total'), { timeout: 10_000 })
+      .toBe(String(COUNT + RECORDS));
     clearInterval(watch);
-    const values = [...seen].map(Number).filter((n) => n > COUNT && n < COUNT + 100);
-    expect(values.length, `intermediate counts seen: ${[...seen].join(', ')}`).toBeGreaterThan(0);
+    const between = [...seen].map(Number).filter((n) => n > COUNT && n < COUNT + RECORDS);
+    expect(between.length, `counts seen: ${[...seen].join(', ')}`).toBeGreaterThan(0);
     await page.close();
-  });
+  }, 60_000);
 });
