@@ -229,10 +229,15 @@ const builtinCase = fc
   });
 
 function configFor(
-  fn: { name: string; roles: readonly string[]; params: Record<string, unknown> },
+  fn: {
+    name: string;
+    roles: readonly string[];
+    params: Record<string, unknown>;
+    ref?: Record<string, unknown>;
+  },
   mode: string,
 ): Record<string, unknown> {
-  const ref = { type: 'builtin', name: fn.name, params: fn.params };
+  const ref = fn.ref ?? { type: 'builtin', name: fn.name, params: fn.params };
   const start: Record<string, unknown> = { name: 'start', is_start: true };
   const arc: Record<string, unknown> = { target: 'done' };
   if (fn.roles.includes('transform')) start.transforms = [ref];
@@ -247,7 +252,72 @@ function configFor(
   };
 }
 
+// JSONata and CEL over hostile records: prototype keys, deep, cyclic and non-JSON values.
+const JSONATA_TRANSFORMS = [
+  '$merge([$, {"n": $count($keys($))}])',
+  '$sift($, function($v, $k) { $k != "a" })',
+  '$ ~> |$|{"seen": true}|',
+  '{"s": $string($)}',
+  '$.__proto__',
+  '$lookup($, "constructor")',
+  '$merge([$, {"__proto__": {"polluted": 1}}])',
+  '$spread($)',
+];
+const JSONATA_CONDITIONS = [
+  '$exists(a)',
+  'a > 1',
+  '$string(__proto__) = "x"',
+  'constructor.prototype',
+  '$count($keys($)) > 1',
+];
+const CEL_CONDITIONS = [
+  'has(data.a)',
+  'data.a > 1',
+  '"__proto__" in data',
+  'size(data) > 0',
+  'a == 1',
+  'data.constructor == 1',
+];
+const expressionCase = fc.oneof(
+  fc
+    .constantFrom(...JSONATA_TRANSFORMS)
+    .map((code) => ({ roles: ['transform'], ref: { type: 'expression', code } })),
+  fc
+    .constantFrom(...JSONATA_CONDITIONS)
+    .map((code) => ({ roles: ['condition'], ref: { type: 'expression', code } })),
+  fc
+    .constantFrom(...CEL_CONDITIONS)
+    .map((code) => ({ roles: ['condition'], ref: { type: 'expression', language: 'cel', code } })),
+);
+
 describe('fuzz: hostile records through every builtin and data mode', () => {
+  it(
+    'JSONata and CEL expressions over hostile records: typed failures only, one result each, no pollution',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          expressionCase,
+          fc.constantFrom('copy', 'reference', 'direct'),
+          fc.array(record, { minLength: 1, maxLength: 4 }),
+          async (fn, mode, records) => {
+            const fsm = await SimpleFSM.create(configFor({ name: 'expression', params: {}, ...fn }, mode));
+            try {
+              const batch = await fsm.processBatch(records, { recordTimeoutMs: 5_000 });
+              expect(batch.results).toHaveLength(records.length);
+              for (const result of batch.results)
+                if (!result.success) expect(typeof result.error?.code).toBe('string');
+            } finally {
+              await fsm.close();
+            }
+            expectPrototypeUntouched();
+          },
+        ),
+        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
   it(
     'no untyped error escapes, Object.prototype stays clean, every record yields exactly one result',
     async () => {
