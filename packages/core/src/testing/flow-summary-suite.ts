@@ -281,6 +281,12 @@ export function describeFlowSummary(
         );
         expect(after).toEqual(expected);
         expect(after.errors).toEqual([{ code: 'REDONE', count: 1 }]);
+        if (other.findExecutions) {
+          const redone = await other.findExecutions({ errorCode: 'REDONE' });
+          expect(redone.items.map((i) => i.executionId)).toEqual([first.executionId]);
+          const ok = await other.findExecutions({ finalState: second.finalState ?? '' });
+          expect(ok.items.map((i) => i.executionId)).toContain(second.executionId);
+        }
         await other.delete(third.executionId);
         await other.delete(second.executionId);
         const left = await other.summarizeFlow({ fsm: 'scoring' });

@@ -31,17 +31,36 @@ function bodyText(backend: Backend, ...path: string[]): RawBuilder<string | null
   return sql`(case json_type(h.body, ${jsonPath}) when 'true' then 'true' when 'false' then 'false' when 'null' then null else cast(json_extract(h.body, ${jsonPath}) as text) end)`;
 }
 
-function whereClause(backend: Backend, filter: ExecutionFilter): RawBuilder<unknown> {
+/**
+ * The filter on the histories (alias `h`). With the flow index (`indexed`, up to date), final state and
+ * error code are looked up in its indexed columns instead of parsing every body: only finished
+ * executions have them.
+ */
+function whereClause(
+  backend: Backend,
+  filter: ExecutionFilter,
+  indexed?: RawBuilder<unknown>,
+): RawBuilder<unknown> {
   const conditions: RawBuilder<unknown>[] = [sql`1 = 1`];
   if (filter.fsm !== undefined) conditions.push(sql`h.fsm = ${filter.fsm}`);
   if (filter.status !== undefined) conditions.push(sql`h.status = ${filter.status}`);
   if (filter.batchId !== undefined) conditions.push(sql`h.batch_id = ${filter.batchId}`);
   if (filter.since !== undefined) conditions.push(sql`h.started_at >= ${toMillis(filter.since)}`);
   if (filter.until !== undefined) conditions.push(sql`h.started_at < ${toMillis(filter.until)}`);
-  if (filter.finalState !== undefined)
-    conditions.push(sql`${bodyText(backend, 'finalState')} = ${filter.finalState}`);
-  if (filter.errorCode !== undefined)
-    conditions.push(sql`${bodyText(backend, 'error', 'code')} = ${filter.errorCode}`);
+  if (filter.finalState !== undefined) {
+    conditions.push(
+      indexed
+        ? sql`h.execution_id in (select x.execution_id from ${indexed} x where x.final_state = ${filter.finalState})`
+        : sql`${bodyText(backend, 'finalState')} = ${filter.finalState}`,
+    );
+  }
+  if (filter.errorCode !== undefined) {
+    conditions.push(
+      indexed
+        ? sql`h.execution_id in (select x.execution_id from ${indexed} x where x.error_code = ${filter.errorCode})`
+        : sql`${bodyText(backend, 'error', 'code')} = ${filter.errorCode}`,
+    );
+  }
   if (filter.field !== undefined) {
     const segments = fieldPathSegments(filter.field.path);
     conditions.push(
@@ -143,7 +162,11 @@ async function createFlowIndex(
       await sql`select pg_advisory_xact_lock(hashtext('fsm_flow_index'))`.execute(trx);
     await sql`create table if not exists ${table(schema, 'fsm_flow_indexed')} (
       execution_id ${id} primary key, fsm text not null, batch_id text, status text not null,
-      started_at bigint not null, ended_at bigint not null, error_code text)`.execute(trx);
+      started_at bigint not null, ended_at bigint not null, error_code text, final_state text)`.execute(trx);
+    for (const column of ['error_code', 'final_state']) {
+      await sql`create index if not exists ${sql.raw(`fsm_flow_indexed_${column}`)}
+        on ${table(schema, 'fsm_flow_indexed')} (${sql.raw(column)})`.execute(trx);
+    }
     await sql`create index if not exists fsm_flow_indexed_ended on ${table(schema, 'fsm_flow_indexed')} (ended_at)`.execute(
       trx,
     );
@@ -293,12 +316,14 @@ async function refreshFlowIndex(
       );
       await moveTotals(schema, 1, freshIds).execute(trx);
       for (const q of moveCounts(backend, schema, 1, fresh)) await q.execute(trx);
-      await sql`insert into ${indexed} (execution_id, fsm, batch_id, status, started_at, ended_at, error_code)
-        select h.execution_id, h.fsm, h.batch_id, h.status, h.started_at, h.ended_at, ${bodyText(backend, 'error', 'code')}
+      await sql`insert into ${indexed}
+          (execution_id, fsm, batch_id, status, started_at, ended_at, error_code, final_state)
+        select h.execution_id, h.fsm, h.batch_id, h.status, h.started_at, h.ended_at,
+          ${bodyText(backend, 'error', 'code')}, ${bodyText(backend, 'finalState')}
         from ${histories} h where ${fresh}
         on conflict (execution_id) do update set fsm = excluded.fsm, batch_id = excluded.batch_id,
           status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
-          error_code = excluded.error_code`.execute(trx);
+          error_code = excluded.error_code, final_state = excluded.final_state`.execute(trx);
     }
     if (hasGone) {
       const gone = sql`select i.execution_id from ${indexed} i where not exists (select 1 from ${histories} h
@@ -352,7 +377,7 @@ export async function sqlFlowSummary(
 ): Promise<FlowSummary> {
   await ensureFlowIndex(db, backend, schema);
   await refreshFlowIndex(db, backend, schema);
-  const where = whereClause(backend, filter);
+  const where = whereClause(backend, filter, table(schema, 'fsm_flow_indexed'));
   const histories = historiesTable(schema);
   const steps = table(schema, 'fsm_flow_steps');
   const indexed = table(schema, 'fsm_flow_indexed');
@@ -469,7 +494,13 @@ export async function sqlFindExecutions(
   search: ExecutionSearch = {},
   schema?: string,
 ): Promise<ExecutionSearchPage> {
-  const where = whereClause(backend, search);
+  // Final state and error code come from the flow index (no JSON parsed per row) once it is up to date.
+  const byIndex = search.finalState !== undefined || search.errorCode !== undefined;
+  if (byIndex) {
+    await ensureFlowIndex(db, backend, schema);
+    await refreshFlowIndex(db, backend, schema);
+  }
+  const where = whereClause(backend, search, byIndex ? table(schema, 'fsm_flow_indexed') : undefined);
   const limit = search.limit ?? 50;
   const histories = historiesTable(schema);
   let page = where;
