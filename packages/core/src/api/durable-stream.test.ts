@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ExecutionSnapshot } from '../engine/snapshot.js';
 import { ExecutionHistory } from '../history/execution-history.js';
 import { assembleStepLog } from '../history/step-log.js';
@@ -328,6 +328,51 @@ describe('data a store cannot hold', () => {
     expect(store.items.size).toBe(3);
     expect(store.logs.size).toBe(0);
     expect((await store.load('p:1'))?.status).toBe('failed');
+  });
+});
+
+describe('signals', () => {
+  it('records of a batch or stream with resources get no AbortSignal of their own (one per batch)', async () => {
+    const provider = {
+      specificationVersion: 'v1' as const,
+      type: 'custom',
+      name: 'db',
+      async create() {
+        return {};
+      },
+      async destroy() {
+        return undefined;
+      },
+      async close() {
+        return undefined;
+      },
+    };
+    const fsm = await SimpleFSM.create(
+      {
+        name: 'signals',
+        resources: [{ name: 'db', type: 'custom' }],
+        states: [
+          { name: 'a', is_start: true, resources: ['db'], transforms: ['step'] },
+          { name: 'b', is_end: true },
+        ],
+        arcs: [{ from: 'a', to: 'b' }],
+      },
+      { resources: { db: provider }, functions: functions([]) },
+    );
+    const any = vi.spyOn(AbortSignal, 'any');
+    const controllers = vi.spyOn(globalThis, 'AbortController');
+    try {
+      const batch = await fsm.processBatch(records(50), { concurrency: 4 });
+      expect(batch.succeeded).toBe(50);
+      expect(await collect(fsm.processStream(records(50), { concurrency: 4 }))).toHaveLength(50);
+      // At most one combined signal and one controller per batch and per stream, not per record.
+      expect(any.mock.calls.length).toBeLessThanOrEqual(2);
+      expect(controllers.mock.calls.length).toBeLessThanOrEqual(3);
+    } finally {
+      any.mockRestore();
+      controllers.mockRestore();
+      await fsm.close();
+    }
   });
 });
 

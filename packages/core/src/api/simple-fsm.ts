@@ -202,9 +202,10 @@ export class BaseFsm {
   ): Promise<BatchResult> {
     this.assertOpen();
     return runBatch(
-      (record, batch, signal) => this.runOne(record, itemOptions(signal, options.recordTimeoutMs), batch),
+      (record, batch, signal) =>
+        this.runOne(record, itemOptions(signal, options.recordTimeoutMs), batch, 'batch', false, true),
       records,
-      options,
+      this.followingClose(options),
     );
   }
 
@@ -215,9 +216,10 @@ export class BaseFsm {
   ): ResultStream {
     this.assertOpen();
     return runStream(
-      (record, signal) => this.runOne(record, itemOptions(signal, options.recordTimeoutMs), undefined),
+      (record, signal) =>
+        this.runOne(record, itemOptions(signal, options.recordTimeoutMs), undefined, 'single', false, true),
       source,
-      options,
+      this.followingClose(options),
     );
   }
 
@@ -284,11 +286,13 @@ export class BaseFsm {
     batch: BatchInfo | undefined,
     mode: ProcessingMode = batch ? 'batch' : 'single',
     recordItem = false,
+    signalFollowsClose = false,
   ): Promise<ExecutionResult> {
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? this.prepared.plan.timeoutMs;
     const timer = timeoutMs === undefined ? undefined : new RefTimeout(timeoutMs);
-    const signal = combineSignals(options.signal, timer?.signal, this.closingSignal());
+    const closing = signalFollowsClose ? undefined : this.closingSignal();
+    const signal = combineSignals(options.signal, timer?.signal, closing);
     const execution = new Execution(
       this.prepared.env,
       options.executionId ?? nextExecutionId(),
@@ -309,6 +313,16 @@ export class BaseFsm {
     } finally {
       timer?.clear();
     }
+  }
+
+  /**
+   * Batch or stream options whose signal also aborts when the FSM closes: combined once per batch, so
+   * its records (run with `signalFollowsClose`) need no signal of their own.
+   */
+  private followingClose<T extends { signal?: AbortSignal }>(options: T): T {
+    const closing = this.closingSignal();
+    if (!closing) return options;
+    return { ...options, signal: options.signal ? AbortSignal.any([options.signal, closing]) : closing };
   }
 
   /** One controller for the whole FSM (not one per record): `close()` aborts what holds resources. */
@@ -448,6 +462,7 @@ export class BaseFsm {
     executionId: string,
     options: Omit<ProcessOptions, 'executionId' | 'initialState'> = {},
     recordItem = false,
+    signalFollowsClose = false,
   ): Promise<ExecutionResult> {
     this.assertOpen();
     const storage = this.checkpointStorage('resume()');
@@ -463,7 +478,8 @@ export class BaseFsm {
     }
     const timeoutMs = options.timeoutMs ?? this.prepared.plan.timeoutMs;
     const timer = timeoutMs === undefined ? undefined : new RefTimeout(timeoutMs);
-    const signal = combineSignals(options.signal, timer?.signal, this.closingSignal());
+    const closing = signalFollowsClose ? undefined : this.closingSignal();
+    const signal = combineSignals(options.signal, timer?.signal, closing);
     const execution = new Execution(
       this.prepared.env,
       executionId,
@@ -511,9 +527,10 @@ export class BaseFsm {
     if (maybeStarted) {
       const finished = await this.finishedResult(storage, executionId, true);
       if (finished) return finished;
-      if (await storage.loadCheckpoint(executionId)) return this.resumeExecution(executionId, options, true);
+      if (await storage.loadCheckpoint(executionId))
+        return this.resumeExecution(executionId, options, true, true);
     }
-    return this.runOne(record, { ...options, executionId }, batch, 'batch', true);
+    return this.runOne(record, { ...options, executionId }, batch, 'batch', true, true);
   }
 
   /**
@@ -555,7 +572,7 @@ export class BaseFsm {
           started ? started(batch.itemIndex) : true,
         ),
       records,
-      { ...options, completed },
+      this.followingClose({ ...options, completed }),
     );
   }
 
@@ -588,7 +605,7 @@ export class BaseFsm {
         );
       },
       items,
-      options,
+      this.followingClose(options),
     );
   }
 }
