@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ConfigError, type FsmFunction, type FsmOptions, type HistoryStore, SimpleFSM } from '@fsm/core';
+import { type FsmFunction, type FsmOptions, type HistoryStore, SimpleFSM } from '@fsm/core';
 import { llmFunctions, llmResourceTypes } from '@fsm/llm';
 import { defaultResourceTypes, ResourceManager, resourceFunctions } from '@fsm/resources';
 import { createStorage, type DurableStore } from '@fsm/storage';
@@ -70,11 +70,7 @@ export async function createFsm(configPath: string, options: FsmCliOptions): Pro
   });
 }
 
-/** Every issue of a config error, one per line, with its path. */
-export function describeConfigError(error: ConfigError, configPath: string): string {
-  const lines = error.issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`);
-  return `${configPath}: invalid config (${error.code}, ${error.issues.length} issue${error.issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}\n`;
-}
+export { describeConfigError } from './config-error.js';
 
 /** Opens `--storage url` through @fsm/storage's factory (each backend's driver loads only when used). */
 export async function openStorage(url: string | undefined): Promise<DurableStore | undefined> {

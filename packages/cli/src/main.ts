@@ -1,13 +1,11 @@
 import { ConfigError, FsmError } from '@fsm/core';
 import { Command, CommanderError } from 'commander';
-import { historyDelete, historyList, historyShow, resumeCommand } from './commands/history.js';
-import { initCommand } from './commands/init.js';
-import { migrateCommand } from './commands/migrate.js';
-import { graphCommand, inspectCommand, validateCommand } from './commands/inspect.js';
-import { runCommand } from './commands/run.js';
-import { runOnQueue, workerCommand } from './commands/worker.js';
+import type { historyDelete, historyList, historyShow, resumeCommand } from './commands/history.js';
+import type { graphCommand, inspectCommand, validateCommand } from './commands/inspect.js';
+import type { runCommand } from './commands/run.js';
+import type { workerCommand } from './commands/worker.js';
 import { EXIT_USAGE, UsageError } from './exit-codes.js';
-import { describeConfigError } from './load-fsm.js';
+import { describeConfigError } from './config-error.js';
 
 /** `--allow-read <dir>`, repeatable: more folders that `$include`/`$import` may read. */
 function allowRead(command: Command): Command {
@@ -57,10 +55,15 @@ function program(setCode: (code: number) => void): Command {
     .option('--otel-endpoint <url>', 'OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT)')
     .action(
       after(
-        (config: string, options: Parameters<typeof runCommand>[1] & { queue?: string; redis: string }) =>
-          options.queue
-            ? runOnQueue(config, { ...options, queue: options.queue })
-            : runCommand(config, options),
+        async (
+          config: string,
+          options: Parameters<typeof runCommand>[1] & { queue?: string; redis: string },
+        ) => {
+          // Each command's module loads when it runs: `fsm run` never loads BullMQ or OpenTelemetry.
+          const queue = options.queue;
+          if (queue) return (await import('./commands/worker.js')).runOnQueue(config, { ...options, queue });
+          return (await import('./commands/run.js')).runCommand(config, options);
+        },
       ),
     );
 
@@ -80,7 +83,9 @@ function program(setCode: (code: number) => void): Command {
     .option('--otel-endpoint <url>', 'OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://127.0.0.1:<port>/metrics')
     .action(
-      after((config: string, options: Parameters<typeof workerCommand>[1]) => workerCommand(config, options)),
+      after((config: string, options: Parameters<typeof workerCommand>[1]) =>
+        import('./commands/worker.js').then((m) => m.workerCommand(config, options)),
+      ),
     );
 
   allowRead(cli.command('validate <config>'))
@@ -93,7 +98,7 @@ function program(setCode: (code: number) => void): Command {
     .option('--json', 'machine-readable report on stdout')
     .action(
       after((config: string, options: Parameters<typeof validateCommand>[1]) =>
-        validateCommand(config, options),
+        import('./commands/inspect.js').then((m) => m.validateCommand(config, options)),
       ),
     );
 
@@ -103,7 +108,11 @@ function program(setCode: (code: number) => void): Command {
       'report what a dataknobs-fsm config needs to run here (exit 0: loads unchanged, 1: functions to port, 2: invalid)',
     )
     .option('-w, --write <file>', 'write the config rewritten to load here (.yaml, or .json)')
-    .action(after((config: string, options: { write?: string }) => migrateCommand(config, options)));
+    .action(
+      after((config: string, options: { write?: string }) =>
+        import('./commands/migrate.js').then((m) => m.migrateCommand(config, options)),
+      ),
+    );
 
   cli
     .command('inspect <config>')
@@ -113,7 +122,7 @@ function program(setCode: (code: number) => void): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .action(
       after((config: string, options: Parameters<typeof inspectCommand>[1]) =>
-        inspectCommand(config, options),
+        import('./commands/inspect.js').then((m) => m.inspectCommand(config, options)),
       ),
     );
 
@@ -121,7 +130,9 @@ function program(setCode: (code: number) => void): Command {
     .description('print the state graph')
     .option('-f, --format <format>', 'mermaid | dot', 'mermaid')
     .action(
-      after((config: string, options: Parameters<typeof graphCommand>[1]) => graphCommand(config, options)),
+      after((config: string, options: Parameters<typeof graphCommand>[1]) =>
+        import('./commands/inspect.js').then((m) => m.graphCommand(config, options)),
+      ),
     );
 
   const history = cli.command('history').description('list, show or delete stored execution histories');
@@ -131,12 +142,20 @@ function program(setCode: (code: number) => void): Command {
     .option('--fsm <name>', 'only this FSM')
     .option('--status <status>', 'running | succeeded | failed')
     .option('--limit <n>', 'at most this many', '20')
-    .action(after((options: Parameters<typeof historyList>[0]) => historyList(options)));
+    .action(
+      after((options: Parameters<typeof historyList>[0]) =>
+        import('./commands/history.js').then((m) => m.historyList(options)),
+      ),
+    );
   storageOption(history.command('show <executionId>').description('one execution, step by step')).action(
-    after((id: string, options: Parameters<typeof historyShow>[1]) => historyShow(id, options)),
+    after((id: string, options: Parameters<typeof historyShow>[1]) =>
+      import('./commands/history.js').then((m) => m.historyShow(id, options)),
+    ),
   );
   storageOption(history.command('delete <executionId>').description('delete one execution')).action(
-    after((id: string, options: Parameters<typeof historyDelete>[1]) => historyDelete(id, options)),
+    after((id: string, options: Parameters<typeof historyDelete>[1]) =>
+      import('./commands/history.js').then((m) => m.historyDelete(id, options)),
+    ),
   );
 
   allowRead(cli.command('resume <executionId> [config]'))
@@ -146,7 +165,7 @@ function program(setCode: (code: number) => void): Command {
     .option('--functions <module>', 'ES module of registered functions (needs --allow-code)')
     .action(
       after((id: string, config: string | undefined, options: Parameters<typeof resumeCommand>[2]) =>
-        resumeCommand(id, config, options),
+        import('./commands/history.js').then((m) => m.resumeCommand(id, config, options)),
       ),
     );
 
@@ -155,7 +174,9 @@ function program(setCode: (code: number) => void): Command {
     .description('scaffold a config and sample data')
     .option('-p, --pattern <pattern>', 'basic | validation | etl', 'basic')
     .action(
-      after((dir: string | undefined, options: { pattern: string }) => initCommand(dir ?? '.', options)),
+      after((dir: string | undefined, options: { pattern: string }) =>
+        import('./commands/init.js').then((m) => m.initCommand(dir ?? '.', options)),
+      ),
     );
   return cli;
 }

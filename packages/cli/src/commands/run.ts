@@ -6,7 +6,6 @@ import { createFsm, openStorage } from '../load-fsm.js';
 import { ResultWriter } from '../output.js';
 import { formatSummary, newSummary, Progress, tally } from '../progress.js';
 import { parseDuration, parsePositiveInt } from '../parse-duration.js';
-import { startTelemetry } from '../telemetry.js';
 
 export interface RunOptions {
   input: string;
@@ -40,7 +39,11 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
     throw new UsageError('--resume needs --storage (where the batch was recorded)');
   const format = inputFormat(options.input, options.inputFormat);
   // Before the FSM exists: core traces every execution once a provider is registered.
-  const stopTelemetry = startTelemetry(options);
+  // Loaded only when asked for: a plain run does not pay for the OpenTelemetry SDK at startup.
+  const stopTelemetry =
+    options.otel || options.otelEndpoint
+      ? (await import('../telemetry.js')).startTelemetry(options)
+      : undefined;
   const storage = await openStorage(options.storage);
   const fsm = await createFsm(configPath, {
     ...(options.allowCode !== undefined ? { allowCode: options.allowCode } : {}),
