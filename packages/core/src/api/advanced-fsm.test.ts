@@ -146,6 +146,22 @@ describe('AdvancedFSM', () => {
     expect(result?.data).toEqual({ x: 1, steps: 4 });
   });
 
+  it('a stored snapshot whose variables hold a "__proto__" key keeps it as plain data', async () => {
+    const fsm = await AdvancedFSM.create(config, { functions });
+    const stored = JSON.stringify(fsm.createExecution({ x: 1 }).snapshot()).replace(
+      '"variables":{}',
+      '"variables":{"__proto__":{"polluted":true},"seen":1}',
+    );
+    expect(stored).toContain('"__proto__"');
+    const execution = await fsm.resume(JSON.parse(stored));
+    const variables = execution.snapshot().variables as Record<string, unknown>;
+    expect(Object.getPrototypeOf(variables)).toBe(Object.prototype);
+    expect(Object.hasOwn(variables, '__proto__')).toBe(true);
+    expect((variables as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(variables.seen).toBe(1);
+    expect((await execution.run())?.data).toEqual({ x: 1, steps: 4 });
+  });
+
   it('rejects a snapshot of another FSM', async () => {
     const fsm = await AdvancedFSM.create(config, { functions });
     const snapshot = { ...fsm.createExecution({}).snapshot(), fsm: 'other' };

@@ -8,6 +8,7 @@ import type { ResourceBroker } from '../interfaces/resource.js';
 import type { CompiledArc, CompiledState, ExecutionPlan, ResourceBinding } from '../plan/types.js';
 import { cloneData, serializeData } from '../util/clone.js';
 import { getField, isObject, setField } from '../util/field-path.js';
+import { defineOwn } from '../util/safe-keys.js';
 import type { ArcSelector } from './arc-selection.js';
 import { HistoryRecorder } from './history-recorder.js';
 import { EMPTY_RESOURCES, ResourceScope } from './resource-scope.js';
@@ -788,7 +789,9 @@ export class Execution {
     this.committed = snapshot.data;
     this.transitions = snapshot.transitions;
     this.path.push(...snapshot.path);
-    Object.assign(this.context.variables, snapshot.variables);
+    // A stored snapshot is outside data: its keys are defined as own properties, never assigned (`__proto__`).
+    for (const [key, value] of Object.entries(snapshot.variables ?? {}))
+      defineOwn(this.context.variables, key, value);
     this.context.state = this.state.name;
     this.context.network = this.state.network.name;
     if (snapshot.phase === 'select') {
