@@ -156,6 +156,21 @@ describe('fsm validate / graph / init', () => {
     expect(report.issues.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('validate: a function named after an Object.prototype member is unknown, as fsm run finds it', async () => {
+    for (const name of ['toString', 'constructor', 'valueOf', 'hasOwnProperty', '__proto__']) {
+      const config = join(dir, `proto-name-${name}.yaml`);
+      writeFileSync(
+        config,
+        `name: x\nstates:\n  - { name: a, is_start: true, transforms: ["${name}"], arcs: [{ target: b }] }\n  - { name: b, is_end: true }\n`,
+      );
+      const r = await fsm(['validate', config]);
+      expect(r.code, name).toBe(1);
+      expect(r.stderr + r.stdout).toContain(
+        `networks[0].states[0].transforms[0]: unknown function "${name}"`,
+      );
+    }
+  });
+
   it('graph prints mermaid and dot', async () => {
     const mermaid = await fsm(['graph', orderConfig]);
     expect(mermaid.code).toBe(0);

@@ -4,13 +4,19 @@ import { ConfigError, type FsmFunction, SimpleFSM, loadConfigWithWarnings } from
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
 import { describeConfigError, loadFunctionsModule } from '../load-fsm.js';
 
-/** Any registered name resolves to a placeholder: graphs and structural checks need no real code. */
+/**
+ * Any registered name resolves to a placeholder: graphs and structural checks need no real code. Names of
+ * `Object.prototype` members (`toString`, `constructor`, `__proto__`, …) are not: `fsm run` refuses them as
+ * unknown functions, so `validate` must too.
+ */
+const placeholderName = (name: string | symbol): name is string =>
+  typeof name === 'string' && !(name in Object.prototype);
 const placeholders = new Proxy({} as Record<string, FsmFunction>, {
-  get: (_t, name) => (typeof name === 'string' ? (data: unknown) => data : undefined),
-  has: () => true,
-  // The resolver looks registered names up as own keys (Object.hasOwn): every name is one here.
+  get: (_t, name) => (placeholderName(name) ? (data: unknown) => data : undefined),
+  has: (_t, name) => placeholderName(name),
+  // The resolver looks registered names up as own keys (Object.hasOwn): every other name is one here.
   getOwnPropertyDescriptor: (_t, name) =>
-    typeof name === 'string'
+    placeholderName(name)
       ? { value: (data: unknown) => data, writable: false, enumerable: true, configurable: true }
       : undefined,
 });
