@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -364,14 +364,8 @@ describe('inspector in the browser', () => {
         () => undefined,
       );
     }, 100);
-    const RECORDS = 1500;
-    const input = join(dir, 'live.jsonl');
-    writeFileSync(
-      input,
-      Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ id: i, qty: 1, card_ok: i % 2 === 0 })).join(
-        '\n',
-      ),
-    );
+    // Records arrive on stdin in five parts 1.5 s apart, so the store grows in steps a 1 s feed must show.
+    const RECORDS = 1000;
     const run = spawn(
       process.execPath,
       [
@@ -381,7 +375,7 @@ describe('inspector in the browser', () => {
         '--storage',
         nestedUrl,
         '--input',
-        input,
+        '-',
         '--output',
         join(dir, 'live-out.jsonl'),
         '--batch-id',
@@ -390,8 +384,18 @@ describe('inspector in the browser', () => {
         '2',
         '--no-progress',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['pipe', 'ignore', 'pipe'] },
     );
+    const feed = (async () => {
+      for (let part = 0; part < 5; part++) {
+        const lines = Array.from({ length: RECORDS / 5 }, (_, i) =>
+          JSON.stringify({ id: part * 1000 + i, qty: 1, card_ok: i % 2 === 0 }),
+        );
+        run.stdin.write(`${lines.join('\n')}\n`);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+      run.stdin.end();
+    })();
     let stderr = '';
     run.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -400,6 +404,7 @@ describe('inspector in the browser', () => {
       run.on('error', reject);
       run.on('close', resolve);
     });
+    await feed;
     expect(code, stderr).toBe(0);
     await expect
       .poll(() => page.textContent('#count-total'), { timeout: 10_000 })
