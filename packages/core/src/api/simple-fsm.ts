@@ -300,16 +300,11 @@ export class BaseFsm {
       this.startState(options.initialState, record, options.network, mode),
       { signal, batch },
     );
-    // Spans through the engine's observer hooks, only when tracing is on.
-    const spans = this.prepared.tracing?.start({ id: execution.id, fsm: this.name, batchId: batch?.batchId });
-    if (spans) execution.observer = spans;
     try {
-      const result = await this.runDurably(execution, signal, recordItem);
-      spans?.end(result);
-      return result;
-    } catch (error) {
-      spans?.fail(error);
-      throw error;
+      // No closure or span object per record unless tracing is on.
+      return await (this.prepared.tracing
+        ? this.traced(execution, batch?.batchId, signal, recordItem)
+        : this.runDurably(execution, signal, recordItem));
     } finally {
       timer?.clear();
     }
@@ -323,6 +318,26 @@ export class BaseFsm {
     const closing = this.closingSignal();
     if (!closing) return options;
     return { ...options, signal: options.signal ? AbortSignal.any([options.signal, closing]) : closing };
+  }
+
+  /** `runDurably` with spans made through the engine's observer hooks (tracing is on). */
+  private async traced(
+    execution: Execution,
+    batchId: string | undefined,
+    signal: AbortSignal | undefined,
+    recordItem: boolean,
+  ): Promise<ExecutionResult> {
+    const spans = this.prepared.tracing?.start({ id: execution.id, fsm: this.name, batchId });
+    if (!spans) return this.runDurably(execution, signal, recordItem);
+    execution.observer = spans;
+    try {
+      const result = await this.runDurably(execution, signal, recordItem);
+      spans.end(result);
+      return result;
+    } catch (error) {
+      spans.fail(error);
+      throw error;
+    }
   }
 
   /** One controller for the whole FSM (not one per record): `close()` aborts what holds resources. */
@@ -492,7 +507,9 @@ export class BaseFsm {
     );
     execution.restore(snapshot);
     try {
-      return await this.runDurably(execution, signal, recordItem);
+      return await (this.prepared.tracing
+        ? this.traced(execution, snapshot.batch?.batchId, signal, recordItem)
+        : this.runDurably(execution, signal, recordItem));
     } finally {
       timer?.clear();
     }

@@ -7,6 +7,10 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimpleFSM } from '../api/simple-fsm.js';
+import type { ExecutionSnapshot } from '../engine/snapshot.js';
+import type { ExecutionHistory } from '../history/execution-history.js';
+import type { HistorySummary } from '../history/types.js';
+import type { BatchItemRecord, CheckpointStore, HistoryStore } from '../interfaces/history-store.js';
 import { createFsmTracing, emitHistorySpans, loadOtelApi } from './otel.js';
 
 // main: start -> (push into `inner`: a -> (push into `deep`: x -> y) -> b) -> check -> ok | (fails on bad)
@@ -134,6 +138,45 @@ describe('OpenTelemetry from core', () => {
     expect(check?.status.code).toBe(2);
   });
 
+  it('traces a resumed execution too', async () => {
+    const { exporter, provider } = setup();
+    const store = new CheckpointMemory();
+    const slowConfig = {
+      name: 'slow',
+      states: [
+        { name: 'a', is_start: true, transforms: ['slow'] },
+        { name: 'b', transforms: ['slow'] },
+        { name: 'c', is_end: true },
+      ],
+      arcs: [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+      ],
+    };
+    const options = {
+      storage: store,
+      checkpoint: 'every-step' as const,
+      functions: { slow: async (d: unknown) => (await new Promise((r) => setTimeout(r, 30)), d) },
+      tracing: { tracer: provider.getTracer('test') },
+    };
+    const fsm = await SimpleFSM.create(slowConfig, options);
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 45);
+    const first = await fsm.process({ n: 1 }, { executionId: 'r-1', signal: stop.signal });
+    expect(first.error?.code).toBe('ABORTED');
+    const resumed = await fsm.resume('r-1');
+    expect(resumed.success).toBe(true);
+    await fsm.close();
+    const roots = byName(exporter.getFinishedSpans(), 'fsm.execution slow');
+    expect(roots).toHaveLength(2);
+    expect(roots[1]?.attributes).toMatchObject({ 'fsm.execution_id': 'r-1', 'fsm.final_state': 'c' });
+    const states = exporter
+      .getFinishedSpans()
+      .filter((s) => parentOf(s) === roots[1]?.spanContext().spanId)
+      .map((s) => s.name);
+    expect(states).toContain('fsm.state main.c');
+  });
+
   it('rebuilds the same span tree from a finished history (what @fsm/bullmq emits)', async () => {
     const { exporter, provider } = setup();
     const fsm = await SimpleFSM.create(config, { history: true, tracing: { enabled: false } });
@@ -169,3 +212,43 @@ describe('OpenTelemetry from core', () => {
     expect(parentOf(deepX as ReadableSpan)).toBe(deepPush?.spanContext().spanId);
   });
 });
+
+/** Histories and checkpoints in memory as JSON: enough for a resume. */
+class CheckpointMemory implements HistoryStore, CheckpointStore {
+  readonly specificationVersion = 'v1' as const;
+  private readonly histories = new Map<string, string>();
+  private readonly checkpoints = new Map<string, string>();
+  async save(h: ExecutionHistory) {
+    this.histories.set(h.executionId, JSON.stringify(h));
+  }
+  async load(id: string) {
+    const json = this.histories.get(id);
+    const { ExecutionHistory } = await import('../history/execution-history.js');
+    return json ? ExecutionHistory.fromJSON(json) : undefined;
+  }
+  async *query(): AsyncIterable<HistorySummary> {
+    // Not listed by this test.
+  }
+  async delete(id: string) {
+    return this.histories.delete(id);
+  }
+  async close() {
+    return undefined;
+  }
+  async saveCheckpoint(s: ExecutionSnapshot) {
+    this.checkpoints.set(s.executionId, JSON.stringify(s));
+  }
+  async loadCheckpoint(id: string) {
+    const json = this.checkpoints.get(id);
+    return json ? (JSON.parse(json) as ExecutionSnapshot) : undefined;
+  }
+  async deleteCheckpoint(id: string) {
+    return this.checkpoints.delete(id);
+  }
+  async saveBatchItems(_batchId: string, _items: BatchItemRecord[]) {
+    // No batches in this test.
+  }
+  async loadBatchItems(_batchId: string): Promise<BatchItemRecord[]> {
+    return [];
+  }
+}
