@@ -12,7 +12,7 @@ import {
 import type { ExecutionSnapshot } from '../engine/snapshot.js';
 import type { FsmErrorInfo } from '../errors/fsm-error.js';
 import type { ExecutionHistory } from '../history/execution-history.js';
-import { isCheckpointStore } from '../interfaces/history-store.js';
+import { isCheckpointStore, isStepLogStore } from '../interfaces/history-store.js';
 import type { CompiledState } from '../plan/types.js';
 import { BaseFsm, nextExecutionId, prepareFsm, type PreparedFsm } from './simple-fsm.js';
 import type { ExecutionResult, FsmOptions, ProcessOptions } from './types.js';
@@ -286,10 +286,22 @@ export class AdvancedFSM extends BaseFsm {
     return this.prepared.env.arcSelector?.statistics() ?? [];
   }
 
-  /** @internal Saves the history of a finished stepped execution. */
+  /**
+   * @internal Saves the history of a finished stepped execution and deletes a checkpoint it was resumed
+   * from (in one transaction with a step-log store), so a later resume cannot run it again.
+   */
   async finished(result: ExecutionResult): Promise<void> {
     const storage = this.prepared.options.storage;
-    if (storage && result.history) await storage.save(result.history);
+    if (!storage) return;
+    if (isStepLogStore(storage)) {
+      await storage.finishExecution({
+        executionId: result.executionId,
+        ...(result.history ? { history: result.history } : {}),
+      });
+      return;
+    }
+    if (result.history) await storage.save(result.history);
+    if (isCheckpointStore(storage)) await storage.deleteCheckpoint(result.executionId);
   }
 
   private async loadCheckpoint(executionId: string): Promise<ExecutionSnapshot> {

@@ -14,6 +14,7 @@ import type {
   StepLogEntry,
   StepLogStore,
 } from '../interfaces/history-store.js';
+import { AdvancedFSM } from './advanced-fsm.js';
 import { SimpleFSM } from './simple-fsm.js';
 import type { ExecutionResult } from './types.js';
 
@@ -257,6 +258,29 @@ describe('durable stream on a step-log store', () => {
     expect(effects.length).toBe(ran);
     expect(again.data).toEqual(done?.data);
     expect(store.logs.has('fin:0')).toBe(false);
+  });
+});
+
+describe('AdvancedFSM on a step-log store', () => {
+  it('resumed from a checkpoint id, it deletes the checkpoint when it finishes', async () => {
+    const store = new StepLogMemory();
+    store.freezeAfter = 2;
+    const first = await SimpleFSM.create(config, {
+      functions: functions([]),
+      storage: store,
+      checkpoint: 'every-step',
+    });
+    void first.process({ i: 1, n: 0 }, { executionId: 'adv' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(store.logs.has('adv')).toBe(true);
+    await first.close(); // the "killed" process: its run never finishes
+    store.freezeAfter = Number.POSITIVE_INFINITY;
+    const advanced = await AdvancedFSM.create(config, { functions: functions([]), storage: store });
+    const result = await (await advanced.resume('adv')).run();
+    expect(result.success).toBe(true);
+    expect(store.logs.has('adv')).toBe(false);
+    expect((await store.load('adv'))?.status).toBe('succeeded');
+    await advanced.close();
   });
 });
 
