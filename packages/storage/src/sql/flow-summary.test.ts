@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeFlowSummary } from '@fsm/core/testing';
+import { ExecutionHistory, type HistoryStore, scanFlowSummary } from '@fsm/core';
+import { describeFlowSummary, flowSampleHistories } from '@fsm/core/testing';
 import pg from 'pg';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../file/file-store.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import { openPostgresStore } from '../postgres/postgres-store.js';
@@ -33,4 +34,41 @@ describeFlowSummary('postgres', () => {
   const schema = `${run}_${++n}`;
   schemas.push(schema);
   return openPostgresStore({ connectionString: url, schema });
+});
+
+// SQLite serializes index updates with `begin immediate` across processes; two connections in one process
+// would block each other's synchronous busy wait (better-sqlite3), so only PostgreSQL is raced here.
+describe('flow index shared by two stores on one database', () => {
+  const pairs: [string, () => Promise<[HistoryStore, HistoryStore]>][] = [
+    [
+      'postgres',
+      async () => {
+        const schema = `${run}_${++n}`;
+        schemas.push(schema);
+        const a = await openPostgresStore({ connectionString: url, schema });
+        return [a, await openPostgresStore({ connectionString: url, schema })];
+      },
+    ],
+  ];
+  for (const [name, open] of pairs) {
+    it(`${name}: summaries at the same time index each new execution once`, async () => {
+      const [a, b] = await open();
+      try {
+        const histories = flowSampleHistories();
+        await a.summarizeFlow?.({ fsm: 'scoring' });
+        for (const h of histories) await a.save(new ExecutionHistory(structuredClone(h)));
+        const [x, y] = await Promise.all([
+          a.summarizeFlow?.({ fsm: 'scoring' }),
+          b.summarizeFlow?.({ fsm: 'scoring' }),
+        ]);
+        const expected = await scanFlowSummary(histories, { fsm: 'scoring' });
+        expect(x).toEqual(expected);
+        expect(y).toEqual(expected);
+        expect(await a.summarizeFlow?.({ fsm: 'scoring' })).toEqual(expected);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  }
 });

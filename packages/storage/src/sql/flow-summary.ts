@@ -241,15 +241,22 @@ function moveCounts(
 }
 
 /**
- * One write transaction. SQLite's is `begin immediate`: a deferred one that reads and then writes fails
- * at once (SQLITE_BUSY) when a writer in another process committed in between; immediate waits its turn.
+ * One write transaction, one at a time. SQLite's is `begin immediate`: a deferred one that reads and then
+ * writes fails at once (SQLITE_BUSY) when a writer in another process committed in between; immediate waits
+ * its turn. PostgreSQL's takes an advisory lock.
  */
 async function writeTransaction(
   db: Kysely<StoreTables>,
   backend: Backend,
   work: (trx: Kysely<StoreTables>) => Promise<void>,
 ): Promise<void> {
-  if (backend === 'postgres') return db.transaction().execute(work);
+  if (backend === 'postgres') {
+    return db.transaction().execute(async (trx) => {
+      // Two summaries at once would both index the same new executions: one at a time (the second finds none).
+      await sql`select pg_advisory_xact_lock(hashtext('fsm_flow_refresh'))`.execute(trx);
+      await work(trx);
+    });
+  }
   await db.connection().execute(async (conn) => {
     await sql`begin immediate`.execute(conn);
     try {
