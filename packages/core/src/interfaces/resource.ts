@@ -5,6 +5,11 @@ export interface ResourceProvider<H = unknown> {
   readonly specificationVersion: 'v1';
   readonly type: string;
   readonly name: string;
+  /**
+   * One handle may serve many borrowers at once (e.g. a synchronous SQLite connection, whose driver
+   * serializes transactions): a pool then lends a handle in use instead of making callers wait for it.
+   */
+  readonly shared?: boolean;
   /** A new handle (a connection, a client). Honours `signal`. */
   create(signal?: AbortSignal): Promise<H>;
   /** Checked on borrow and by health checks; `false` means the handle is destroyed and replaced. */

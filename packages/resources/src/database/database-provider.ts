@@ -50,7 +50,7 @@ export interface DatabaseProviderOptions {
 
 /**
  * A database through kysely: each handle is one connection (the pool of the resource manager decides how
- * many exist). Creating a handle runs `select 1`, so an unreachable server fails at acquire time and the
+ * many exist; a SQLite handle is `shared`, lent to many borrowers at once). Creating a handle runs `select 1`, so an unreachable server fails at acquire time and the
  * manager's retries apply. Drivers load only when their dialect is used. Statements are prepared once per
  * connection and SQL text (SQLite statement cache, PostgreSQL named statements). Rows written through
  * `db_insert`/`db_upsert` go through one write-behind batcher per provider, on one extra connection
@@ -96,6 +96,10 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
     options.dialect === 'sqlite' && (options.filename ?? options.database ?? ':memory:') === ':memory:';
   // Every connection to SQLite `:memory:` is a database of its own: a writer connection would write elsewhere.
   let handles = 0;
+  // better-sqlite3 is synchronous and kysely's SQLite driver serializes each connection's use (a
+  // transaction holds it to the end), so one handle serves every borrower: records waiting for the
+  // write-behind commit hold no pool slot, and batches grow with the number of records in flight.
+  const shared = options.dialect === 'sqlite';
   const writer =
     batchSize > 1 && !memory
       ? new WriteBehind({
@@ -103,7 +107,8 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
           dialect: options.dialect,
           batchSize,
           maxDelayMs,
-          handles: () => handles,
+          // Borrowers of a shared handle are not bounded by the handle count: batches close on a quiet turn.
+          ...(shared ? {} : { handles: () => handles }),
           open: async () => {
             let db: Kysely<AnyDatabase>;
             try {
@@ -125,6 +130,7 @@ export function databaseProvider(given: DatabaseProviderOptions): ResourceProvid
     specificationVersion: 'v1',
     type: 'database',
     name,
+    shared,
     async create(signal) {
       signal?.throwIfAborted();
       let db: Kysely<AnyDatabase>;

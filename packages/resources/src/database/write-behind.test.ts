@@ -90,6 +90,36 @@ function grabber() {
   return { seen, functions };
 }
 
+describe('write-behind batching on a shared SQLite handle', () => {
+  it('records waiting for their commit hold no pool slot: batches grow past the pool size', async () => {
+    const sqlite = servers[0] as (typeof servers)[number];
+    const table = newTable();
+    const admin = await databaseProvider({ ...sqlite.options, batchSize: 1 }).create();
+    await createTable(admin, table);
+    try {
+      const { seen, functions } = grabber();
+      const fsm = await SimpleFSM.create(loadConfig(sqlite.config, table, {}, 2), {
+        resourceTypes: defaultResourceTypes,
+        builtins: resourceFunctions,
+        resourceManager: new ResourceManager(),
+        functions,
+      });
+      const records = Array.from({ length: 1000 }, (_, i) => ({ id: `s${i}`, amount: i }));
+      const batch = await fsm.processBatch(records, { concurrency: 64 });
+      expect(batch.succeeded).toBe(1000);
+      expect((await rowsOf(admin, table)).length).toBe(1000);
+      const stats = seen.writer?.stats();
+      expect(stats).toMatchObject({ rows: 1000, failed: 0 });
+      // A pool of 2 exclusive handles would commit at most 2 rows per transaction (≥ 500 batches).
+      expect(stats?.batches).toBeLessThan(100);
+      await fsm.close();
+    } finally {
+      await sql`drop table ${sql.table(table)}`.execute(admin.db);
+      await admin.db.destroy();
+    }
+  });
+});
+
 for (const server of servers) {
   describe(`write-behind batching on ${server.name}`, () => {
     it('8 concurrent records × 1000: every row exactly once, in far fewer transactions than rows', async () => {

@@ -78,7 +78,7 @@ describe('ResourcePool', () => {
   it('validates on borrow: a broken idle handle is destroyed and replaced', async () => {
     const invalid = new Set<number>();
     const provider = counting({ invalid });
-    const pool = new ResourcePool('db', provider, base);
+    const pool = new ResourcePool('db', provider, { ...base, validateAfterIdleMs: 0 });
     const first = await pool.acquire();
     await pool.release(first);
     invalid.add(first);
@@ -87,6 +87,61 @@ describe('ResourcePool', () => {
     expect(provider.live.has(first)).toBe(false);
     expect(pool.metrics()).toMatchObject({ created: 2, destroyed: 1, failures: 0 });
     await pool.close();
+  });
+
+  it('lends a handle back within validateAfterIdleMs without validating it; later it validates again', async () => {
+    const invalid = new Set<number>();
+    const provider = counting({ invalid });
+    const validate = vi.spyOn(provider, 'validate');
+    const pool = new ResourcePool('db', provider, { ...base, validateAfterIdleMs: 60_000 });
+    const first = await pool.acquire();
+    await pool.release(first);
+    expect(await pool.acquire()).toBe(first);
+    expect(validate).not.toHaveBeenCalled();
+    await pool.release(first);
+    await pool.close();
+    const strict = new ResourcePool('db', provider, { ...base, validateAfterIdleMs: 0 });
+    const h = await strict.acquire();
+    await strict.release(h);
+    await strict.acquire();
+    expect(validate).toHaveBeenCalledTimes(1);
+    await strict.close();
+  });
+
+  it('a shared provider lends one handle to many borrowers; the last release returns it', async () => {
+    const provider = { ...counting(), shared: true };
+    const pool = new ResourcePool('db', provider, { ...base, maxSize: 1, acquireTimeoutMs: 50 });
+    const handles = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    expect(handles).toEqual([1, 1, 1]);
+    expect(pool.metrics()).toMatchObject({ inUse: 1, idle: 0, waiting: 0, created: 1, acquisitions: 3 });
+    await pool.release(1);
+    await pool.release(1);
+    expect(pool.metrics()).toMatchObject({ inUse: 1, idle: 0 });
+    await pool.release(1);
+    expect(pool.metrics()).toMatchObject({ inUse: 0, idle: 1 });
+    // Released once too often: ignored, as for any handle the pool does not lend out.
+    await pool.release(1);
+    expect(pool.metrics()).toMatchObject({ inUse: 0, idle: 1, releases: 3 });
+    expect(await pool.acquire()).toBe(1);
+    await pool.close();
+    expect(provider.live.size).toBe(0);
+  });
+
+  it('a shared handle reported broken is destroyed when its last borrower returns it', async () => {
+    const provider = { ...counting(), shared: true };
+    const pool = new ResourcePool('db', provider, { ...base, maxSize: 2 });
+    const a = await pool.acquire();
+    expect(await pool.acquire()).toBe(a);
+    await pool.release(a, true);
+    expect(provider.live.has(a)).toBe(true);
+    // A broken handle is lent to nobody new.
+    const b = await pool.acquire();
+    expect(b).not.toBe(a);
+    await pool.release(a);
+    expect(provider.live.has(a)).toBe(false);
+    await pool.release(b);
+    await pool.close();
+    expect(provider.live.size).toBe(0);
   });
 
   it('retries creation with a delay, then fails with RESOURCE_UNAVAILABLE naming the cause', async () => {

@@ -6,6 +6,17 @@ interface Idle<H> {
   since: number;
 }
 
+/** Pool settings of this package on top of core's: how long a handle may sit idle and still skip `validate`. */
+export interface PoolOptions extends ResourcePoolOptions {
+  /**
+   * A handle idle for less than this is lent without `validate` (default 500 ms, like HikariCP's bypass
+   * window): validating a handle that was fine a moment ago costs a round trip per borrow and finds nothing.
+   */
+  validateAfterIdleMs?: number;
+}
+
+const VALIDATE_AFTER_IDLE_MS = 500;
+
 /** A queued `acquire`: woken with a handle (already marked busy) or with `null` ("room freed, try again"). */
 interface Waiter<H> {
   wake: (granted: { handle: H } | null) => void;
@@ -16,12 +27,20 @@ interface Waiter<H> {
  * that wait in FIFO order until a handle is released, their signal aborts, or `acquireTimeoutMs` passes
  * (`RESOURCE_TIMEOUT`; the deadline covers creation too). Idle handles are validated on borrow, evicted
  * after `idleTimeoutMs` (keeping `minSize`, which maintenance tops up once the pool is in use) and checked
- * every `healthCheckIntervalMs`. Creation failures are retried `retryAttempts` times, `retryDelayMs` apart.
+ * every `healthCheckIntervalMs`. A handle that was idle less than `validateAfterIdleMs` is lent at once (no
+ * timer, no listener, no `validate`). A provider marked `shared` lends one handle to many borrowers at once
+ * (a synchronous SQLite connection): a borrower then never waits for another to give the handle back, and
+ * a new handle is made only when none is out. Creation failures are retried `retryAttempts` times, `retryDelayMs` apart.
  * `close()` stops every acquire in flight, waits for it, then destroys every handle and closes the provider.
  */
 export class ResourcePool<H = unknown> {
   private readonly idle: Idle<H>[] = [];
   private readonly busy = new Set<H>();
+  /** Shared providers: borrowers of each handle out (every handle in `busy` has an entry). */
+  private readonly borrowers: Map<H, number> | undefined;
+  private readonly validateAfterIdleMs: number;
+  /** Shared handles reported broken while others still held them. */
+  private readonly broken = new Set<H>();
   private readonly waiters: Waiter<H>[] = [];
   private pendingCreates = 0;
   /** Handles out of the idle list while being validated: still counted against `maxSize`. */
@@ -43,8 +62,10 @@ export class ResourcePool<H = unknown> {
   constructor(
     readonly name: string,
     private readonly provider: ResourceProvider<H>,
-    private readonly options: ResourcePoolOptions,
+    private readonly options: PoolOptions,
   ) {
+    this.borrowers = provider.shared === true ? new Map() : undefined;
+    this.validateAfterIdleMs = options.validateAfterIdleMs ?? VALIDATE_AFTER_IDLE_MS;
     const intervals = [options.healthCheckIntervalMs, options.idleTimeoutMs].filter(
       (ms): ms is number => ms !== undefined && ms > 0,
     );
@@ -67,6 +88,12 @@ export class ResourcePool<H = unknown> {
   async acquire(signal?: AbortSignal): Promise<H> {
     this.assertOpen();
     signal?.throwIfAborted();
+    // The common case (a handle free or shareable right now) needs no deadline, no listener, no check.
+    const ready = this.lendNow();
+    if (ready !== undefined) {
+      this.counters.recordAcquire(0);
+      return ready.handle;
+    }
     const started = performance.now();
     // One signal for the three ways an acquire stops: the caller's signal, the deadline, close().
     const stop = new AbortController();
@@ -100,6 +127,19 @@ export class ResourcePool<H = unknown> {
 
   /** Returns a handle; a handle marked broken is destroyed instead of reused. Unknown handles are ignored. */
   async release(handle: H, broken = false): Promise<void> {
+    if (this.borrowers) {
+      const count = this.borrowers.get(handle);
+      if (count === undefined) return;
+      if (count > 1) {
+        // Others still use it; a broken shared handle is destroyed by its last borrower's release.
+        this.borrowers.set(handle, count - 1);
+        if (broken) this.broken.add(handle);
+        this.counters.releases++;
+        return;
+      }
+      this.borrowers.delete(handle);
+      if (this.broken.delete(handle)) broken = true;
+    }
     if (!this.busy.delete(handle)) return;
     this.counters.releases++;
     if (!broken) return this.giveBack(handle);
@@ -129,6 +169,8 @@ export class ResourcePool<H = unknown> {
     await Promise.allSettled([...this.tasks]);
     const handles = [...this.idle.splice(0).map((i) => i.handle), ...this.busy];
     this.busy.clear();
+    this.borrowers?.clear();
+    this.broken.clear();
     const failures = this.closeFailures.splice(0);
     for (const outcome of await Promise.allSettled(handles.map((h) => this.destroy(h))))
       if (outcome.status === 'rejected') failures.push(outcome.reason);
@@ -158,6 +200,8 @@ export class ResourcePool<H = unknown> {
     let requeued = false;
     for (;;) {
       signal.throwIfAborted();
+      const ready = this.lendNow();
+      if (ready !== undefined) return ready.handle;
       const idle = this.idle.pop();
       if (idle) {
         this.checking++;
@@ -172,10 +216,12 @@ export class ResourcePool<H = unknown> {
           this.wakeWaiters();
           continue;
         }
-        this.busy.add(idle.handle);
+        this.lend(idle.handle);
         return this.keepUnlessStopped(idle.handle, signal);
       }
-      if (this.size < this.options.maxSize) return this.keepUnlessStopped(await this.create(signal), signal);
+      if (this.size < this.options.maxSize) {
+        return this.keepUnlessStopped(await this.create(signal), signal);
+      }
       const granted = await this.wait(signal, requeued);
       if (granted) return granted.handle;
       // Woken because room was freed: try again, ahead of callers that came later.
@@ -183,9 +229,53 @@ export class ResourcePool<H = unknown> {
     }
   }
 
+  /**
+   * A handle to lend without waiting: another borrower's shared handle (while no idle one is left), or the
+   * most recently returned idle handle if it came back less than `validateAfterIdleMs` ago.
+   */
+  private lendNow(): { handle: H } | undefined {
+    if (this.closed) return undefined;
+    if (this.borrowers && this.busy.size > 0 && this.idle.length === 0) {
+      let best: H | undefined;
+      let least = Number.POSITIVE_INFINITY;
+      for (const [handle, count] of this.borrowers) {
+        if (count < least && !this.broken.has(handle)) {
+          best = handle;
+          least = count;
+        }
+      }
+      if (best !== undefined) {
+        this.borrowers.set(best, least + 1);
+        return { handle: best };
+      }
+    }
+    const last = this.idle.at(-1);
+    if (last && (!this.provider.validate || Date.now() - last.since < this.validateAfterIdleMs)) {
+      this.idle.pop();
+      this.lend(last.handle);
+      return last;
+    }
+    return undefined;
+  }
+
+  /** Marks an idle (or new) handle as out, with its first borrower. */
+  private lend(handle: H): void {
+    this.busy.add(handle);
+    this.borrowers?.set(handle, 1);
+  }
+
   /** A handle obtained after the acquire was stopped goes back (or, when closing, is destroyed). */
   private async keepUnlessStopped(handle: H, signal: AbortSignal): Promise<H> {
     if (!signal.aborted) return handle;
+    if (this.borrowers) {
+      // Shared: give back only this acquire's share.
+      const count = this.borrowers.get(handle) ?? 1;
+      if (count > 1) {
+        this.borrowers.set(handle, count - 1);
+        throw signal.reason;
+      }
+      this.borrowers.delete(handle);
+    }
     this.busy.delete(handle);
     try {
       await this.giveBack(handle);
@@ -219,8 +309,10 @@ export class ResourcePool<H = unknown> {
     if (this.closed) return this.destroy(handle);
     const waiter = this.waiters.shift();
     if (waiter) {
-      this.busy.add(handle);
+      this.lend(handle);
       waiter.wake({ handle });
+      // Shared: every other waiter can borrow the same handle now.
+      if (this.borrowers) this.wakeWaiters();
       return;
     }
     this.idle.push({ handle, since: Date.now() });
@@ -228,7 +320,8 @@ export class ResourcePool<H = unknown> {
 
   /** Room was freed (a handle destroyed, a creation failed): waiters retry, at most one per free slot. */
   private wakeWaiters(): void {
-    let free = this.options.maxSize - this.size;
+    // Shared: a handle out can serve every waiter, so all of them try again.
+    let free = this.borrowers && this.busy.size > 0 ? this.waiters.length : this.options.maxSize - this.size;
     while (free-- > 0) {
       const waiter = this.waiters.shift();
       if (!waiter) return;
@@ -246,7 +339,7 @@ export class ResourcePool<H = unknown> {
         try {
           const handle = await this.provider.create(signal);
           this.counters.created++;
-          this.busy.add(handle);
+          this.lend(handle);
           return handle;
         } catch (error) {
           if (signal.aborted) throw signal.reason;
@@ -354,6 +447,7 @@ export class ResourcePool<H = unknown> {
         return;
       }
       this.busy.delete(handle);
+      this.borrowers?.delete(handle);
       await this.giveBack(handle);
     }
   }
