@@ -48,6 +48,7 @@ export { cloneData, MAX_DATA_DEPTH } from './util/clone.js';
 export { getField, setField } from './util/field-path.js';
 export { FORBIDDEN_KEYS, forbiddenSegment, isForbiddenKey } from './util/safe-keys.js';
 export { delay } from './util/delay.js';
+export { onAbort } from './util/abort-hub.js';
 export { retryAfterMs } from './util/retry-after.js';
 export {
   type FetchRetryOptions,

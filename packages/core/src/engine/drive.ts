@@ -1,5 +1,6 @@
 import type { ExecutionResult } from '../api/types.js';
 import { MisuseError } from '../errors/errors.js';
+import { onAbort } from '../util/abort-hub.js';
 import { type Execution, PAUSED } from './execution.js';
 
 /**
@@ -49,17 +50,17 @@ export function driveSync(execution: Execution): ExecutionResult {
 
 const ABORTED_MARK = Symbol('aborted');
 
+/** The pending promise, or ABORTED_MARK once `signal` aborts; through the signal's shared hub, not a listener each. */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ABORTED_MARK);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const off = onAbort(signal, () => reject(ABORTED_MARK));
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        off();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        off();
         reject(error);
       },
     );

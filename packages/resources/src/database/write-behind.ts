@@ -1,4 +1,4 @@
-import { IoError, ResourceError } from '@fsm/core';
+import { IoError, onAbort, ResourceError } from '@fsm/core';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { AnyDatabase, Dialect } from './database-provider.js';
 
@@ -50,6 +50,8 @@ export interface WriteBehindOptions extends WriteBehindSettings {
 /** One queued row: its values in column order, and the promise of the record that wrote it. */
 class Pending {
   sent = false;
+  /** Unregisters the abort callback (the signal's shared hub: no listener per row). */
+  off: (() => void) | undefined;
   constructor(
     readonly lane: Lane,
     readonly values: unknown[],
@@ -58,8 +60,8 @@ class Pending {
     readonly signal: AbortSignal | undefined,
   ) {}
 
-  /** The record was aborted: a row not yet sent leaves its batch (the pending object is the listener). */
-  handleEvent(): void {
+  /** The record was aborted: a row not yet sent leaves its batch. */
+  aborted(): void {
     if (this.sent) return;
     const queue = this.lane.queue;
     const index = queue.indexOf(this);
@@ -70,7 +72,7 @@ class Pending {
 
   detach(): void {
     this.sent = true;
-    this.signal?.removeEventListener('abort', this);
+    this.off?.();
   }
 }
 
@@ -152,7 +154,7 @@ export class WriteBehind {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       const pending = new Pending(lane, values, resolve, reject, signal);
-      signal?.addEventListener('abort', pending);
+      if (signal) pending.off = onAbort(signal, () => pending.aborted());
       lane.queue.push(pending);
       lane.arrivals++;
       const handles = this.options.handles?.() ?? 0;

@@ -1,4 +1,4 @@
-import { delay, ResourceError, type ResourcePoolOptions, type ResourceProvider } from '@fsm/core';
+import { delay, onAbort, ResourceError, type ResourcePoolOptions, type ResourceProvider } from '@fsm/core';
 import { PoolCounters, type PoolMetrics } from './pool-metrics.js';
 
 interface Idle<H> {
@@ -108,8 +108,8 @@ export class ResourcePool<H = unknown> {
         ),
       );
     }, this.options.acquireTimeoutMs);
-    const onCaller = () => stop.abort(signal?.reason);
-    signal?.addEventListener('abort', onCaller, { once: true });
+    // Through the signal's shared hub: callers of many records share one signal.
+    const off = signal ? onAbort(signal, () => stop.abort(signal.reason)) : undefined;
     this.stops.add(stop);
     try {
       const handle = await this.track(this.obtain(stop.signal));
@@ -120,7 +120,7 @@ export class ResourcePool<H = unknown> {
       throw error;
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onCaller);
+      off?.();
       this.stops.delete(stop);
     }
   }

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { onAbort } from './abort-hub.js';
+
+/** How many `abort` listeners a signal has (counted through its own add/remove calls). */
+function counted(signal: AbortSignal): { listeners: () => number } {
+  let count = 0;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => {
+    count++;
+    add(...args);
+  }) as AbortSignal['addEventListener'];
+  signal.removeEventListener = ((...args: Parameters<AbortSignal['removeEventListener']>) => {
+    count--;
+    remove(...args);
+  }) as AbortSignal['removeEventListener'];
+  return { listeners: () => count };
+}
+
+describe('onAbort', () => {
+  it('puts one listener on the signal however many callbacks wait; each runs once on abort', () => {
+    const controller = new AbortController();
+    const { listeners } = counted(controller.signal);
+    const calls: number[] = [];
+    const offs = Array.from({ length: 100 }, (_, i) => onAbort(controller.signal, () => calls.push(i)));
+    expect(listeners()).toBe(1);
+    for (const off of offs.slice(0, 98)) off();
+    controller.abort();
+    controller.abort();
+    expect(calls).toEqual([98, 99]);
+  });
+
+  it('an unregistered callback is not called', () => {
+    const controller = new AbortController();
+    let called = false;
+    const off = onAbort(controller.signal, () => {
+      called = true;
+    });
+    off();
+    off();
+    controller.abort();
+    expect(called).toBe(false);
+  });
+});
