@@ -102,14 +102,13 @@ function program(setCode: (code: number) => void): Command {
       ),
     );
 
-  cli
-    .command('migrate <config>')
+  allowRead(cli.command('migrate <config>'))
     .description(
       'report what a dataknobs-fsm config needs to run here (exit 0: loads unchanged, 1: functions to port, 2: invalid)',
     )
     .option('-w, --write <file>', 'write the config rewritten to load here (.yaml, or .json)')
     .action(
-      after((config: string, options: { write?: string }) =>
+      after((config: string, options: { write?: string; allowRead?: string[] }) =>
         import('./commands/migrate.js').then((m) => m.migrateCommand(config, options)),
       ),
     );

@@ -68,6 +68,17 @@ describe('config file access from the CLI', () => {
     expect((await fsm(['graph', main])).code).toBe(2);
   });
 
+  it('migrate takes --allow-read', async () => {
+    const { main, shared } = project();
+    const cwd = join(main, '..');
+    const refused = await fsm(['migrate', main], { cwd });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('refusing to read');
+    const ok = await fsm(['migrate', main, '--allow-read', shared], { cwd });
+    expect(ok.stderr).not.toContain('refusing to read');
+    expect(ok.code).toBe(0);
+  });
+
   it('a self-referencing YAML alias is a config error naming the file, not a crash', async () => {
     const file = join(dir, 'self.yaml');
     writeFileSync(file, 'name: x\na: &a [*a]\n');

@@ -57,6 +57,8 @@ const LIBRARY_MODULE =
 
 export interface MigrateOptions {
   write?: string;
+  /** `--allow-read`: folders besides the config's that `$include`/`$import` may read. */
+  allowRead?: string[];
 }
 
 interface InlineFinding {
@@ -453,11 +455,13 @@ export async function migrateCommand(configPath: string, options: MigrateOptions
   const report = migrateConfig(raw);
   try {
     // What --write would write must load here: its structure, and every builtin and expression in it.
-    normalizeConfig(raw, { baseDir: resolve(configPath, '..') });
+    const allowedRoots = options.allowRead ?? [];
+    normalizeConfig(raw, { baseDir: resolve(configPath, '..'), allowedRoots });
     const fsm = await SimpleFSM.create(structuredClone(raw), {
       ...cliPackages,
       functions: placeholders,
       allowCode: false,
+      allowedRoots,
     });
     await fsm.close();
   } catch (error) {
