@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,6 +74,25 @@ describe('fsm migrate', () => {
     const r = await fsm(['migrate', invalid]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('nowhere');
+  });
+
+  it('a device or an oversized file is refused at once (exit 2), not read', async () => {
+    const zero = await fsm(['migrate', '/dev/zero']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('not a regular file');
+  });
+
+  it("includes resolve against the config's folder, wherever fsm migrate runs", async () => {
+    const folder = join(tmp, 'with-include');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(
+      join(folder, 'states.yaml'),
+      'states:\n  - { name: a, is_start: true, arcs: [{ target: b }] }\n  - { name: b, is_end: true }\n',
+    );
+    writeFileSync(join(folder, 'main.yaml'), '$include: states.yaml\nname: inc\n');
+    const r = await fsm(['migrate', join(folder, 'main.yaml')], { cwd: tmpdir() });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('a Python module outside the library becomes a registered stub; the library module a builtin', async () => {

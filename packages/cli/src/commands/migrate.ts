@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import {
   ConfigError,
+  DEFAULT_MAX_CONFIG_BYTES,
   type FsmFunction,
   listBuiltins,
   normalizeConfig,
@@ -441,6 +442,11 @@ const placeholders = new Proxy({} as Record<string, FsmFunction>, {
 export async function migrateCommand(configPath: string, options: MigrateOptions): Promise<number> {
   if (!existsSync(configPath)) throw new UsageError(`config file "${configPath}" does not exist`);
   let raw: unknown;
+  // Only a regular file of config size: `fsm migrate /dev/zero` or a FIFO must not hang or fill memory.
+  const stats = statSync(configPath);
+  if (!stats.isFile()) throw new UsageError(`config "${configPath}" is not a regular file`);
+  if (stats.size > DEFAULT_MAX_CONFIG_BYTES)
+    throw new UsageError(`config "${configPath}" is larger than ${DEFAULT_MAX_CONFIG_BYTES} bytes`);
   const source = readFileSync(configPath, 'utf8');
   try {
     raw = parseConfigText(source, configPath);
@@ -459,6 +465,8 @@ export async function migrateCommand(configPath: string, options: MigrateOptions
     normalizeConfig(raw, { baseDir: resolve(configPath, '..'), allowedRoots });
     const fsm = await SimpleFSM.create(structuredClone(raw), {
       ...cliPackages,
+      // Includes resolve against the config's folder, as when the migrated file is loaded.
+      baseDir: resolve(configPath, '..'),
       functions: placeholders,
       allowCode: false,
       allowedRoots,

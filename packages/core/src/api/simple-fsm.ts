@@ -67,6 +67,7 @@ export async function prepareFsm(source: string | object, options: FsmOptions = 
   };
   if (options.env) loadOptions.env = options.env;
   if (options.allowedRoots) loadOptions.allowedRoots = options.allowedRoots;
+  if (options.baseDir !== undefined && typeof source !== 'string') loadOptions.baseDir = options.baseDir;
   const loaded = await loadConfigWithWarnings(source, loadOptions);
   const logger = options.logger ?? SILENT_LOGGER;
   for (const warning of loaded.warnings)

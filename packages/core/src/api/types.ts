@@ -48,6 +48,11 @@ export interface FsmOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Folders besides the config's own that `$include`/`$import` may read (see `loadConfig`). */
   allowedRoots?: readonly string[];
+  /**
+   * For a config given as an object: the folder its `$include`/`$import` and custom modules resolve against
+   * (and may read from); default the current directory. A config file uses its own folder.
+   */
+  baseDir?: string;
   logger?: FsmLogger;
   /**
    * OpenTelemetry: a span per execution, state and push. On by default when `@opentelemetry/api` is
