@@ -1,5 +1,12 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from 'node:v8';
 import { main } from './main.js';
+
+// Under a long run's allocation rate V8 grows the young generation to its maximum (a durable run of the
+// etl-demo peaks at ~330 MB RSS with ~165 MB of heap for ~20 MB of live data); 8 MB semi-spaces keep it
+// near 235 MB at the same speed. Set before main runs; a NODE_OPTIONS setting wins.
+if (!/--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? ''))
+  setFlagsFromString('--max-semi-space-size=8');
 
 main(process.argv).then(
   (code) => {
