@@ -41,7 +41,11 @@ function program(setCode: (code: number) => void): Command {
       '-s, --storage <url>',
       'history store (sqlite:./fsm.db, postgres://..., file:./dir); makes the run a resumable batch',
     )
-    .option('-c, --concurrency <n>', 'records in flight', '8')
+    .option(
+      '-c, --concurrency <n>',
+      'records in flight (their I/O waits overlap: a write-behind transaction takes the rows of all of them)',
+      '64',
+    )
     .option('--allow-code', 'allow inline JavaScript and custom modules in the config')
     .option('--functions <module>', 'ES module whose exported functions are registered (needs --allow-code)')
     .option('--timeout <duration>', 'per-record timeout, e.g. 500ms, 30s, 2m')
