@@ -32,6 +32,8 @@ export interface InspectorOptions {
   webRoot?: string;
   /** How often the live stream (`/api/live`) sends counts and flow, in ms (default 1000). */
   liveIntervalMs?: number;
+  /** Open live streams at most (default 32): one more is 503, so a page cannot pile up feeds and queries. */
+  maxLiveClients?: number;
 }
 
 export interface Inspector {
@@ -49,6 +51,44 @@ const TYPES: Record<string, string> = {
 };
 
 const STATUSES: readonly ExecutionStatus[] = ['running', 'succeeded', 'failed'];
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** The host name of a `Host` header (`name:port`, `[::1]:port`), lower-cased. */
+function hostName(header: string): string {
+  return (
+    header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : (header.split(':')[0] ?? '')
+  ).toLowerCase();
+}
+
+/**
+ * Why a request is refused, or undefined. Bound to loopback (the default), the server answers only to a
+ * loopback name: a page that rebinds its own name to 127.0.0.1 reads nothing. Requests another site
+ * makes (its Origin, or the browser's Sec-Fetch-Site) are refused: they could still open live streams.
+ */
+function refusal(req: IncomingMessage, loopbackOnly: boolean): string | undefined {
+  const host = req.headers.host ?? '';
+  if (loopbackOnly && !LOOPBACK.has(hostName(host))) return `host "${host}" is not this inspector`;
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `a ${site} request`;
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== 'null') {
+    let originHost: string;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      return `origin "${origin}" is not a URL`;
+    }
+    if (originHost !== host) return `origin "${origin}" is another site`;
+  }
+  return undefined;
+}
+
+/** Epoch ms from a query value: digits or a date, and a time a store can hold. */
+function millisFrom(key: string, value: string): number {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isSafeInteger(ms)) throw new MisuseError(`${key} "${value}" is neither epoch ms nor a date`);
+  return ms;
+}
 
 /** Every history of a store without `summarizeFlow`/`findExecutions`: one at a time, through the HistoryStore API. */
 async function* everyHistory(store: HistoryStore, fsm: string): AsyncGenerator<ExecutionHistoryData> {
@@ -81,9 +121,7 @@ export function filterFromQuery(params: URLSearchParams, fsm: string): Execution
   for (const key of ['since', 'until'] as const) {
     const value = text(key);
     if (value === undefined) continue;
-    const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-    if (Number.isNaN(ms)) throw new MisuseError(`${key} "${value}" is neither epoch ms nor a date`);
-    filter[key] = ms;
+    filter[key] = millisFrom(key, value);
   }
   const field = text('field');
   if (field !== undefined) filter.field = { path: field, value: params.get('value') ?? '' };
@@ -111,6 +149,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const store = typeof options.storage === 'string' ? await createStorage(options.storage) : options.storage;
   const webRoot = options.webRoot ?? fileURLToPath(new URL('../dist/web', import.meta.url));
   const liveInterval = options.liveIntervalMs ?? 1000;
+  const maxLive = options.maxLiveClients ?? 32;
+  const host = options.host ?? '127.0.0.1';
+  const loopbackOnly = LOOPBACK.has(host);
   const live = new Set<ServerResponse>();
 
   const flow = (filter: ExecutionFilter): Promise<FlowSummary> =>
@@ -123,7 +164,9 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       : scanExecutions(everyHistory(store, config.name), search);
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    res
+      .writeHead(status, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' })
+      .end(JSON.stringify(body));
   };
 
   /**
@@ -141,6 +184,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const stream = (url: URL, req: IncomingMessage, res: ServerResponse) => {
     const { cursor: _c, limit: _l, ...filter } = filterFromQuery(url.searchParams, config.name);
     const key = JSON.stringify(filter);
+    if (live.size >= maxLive) return json(res, 503, { error: `${maxLive} live streams are open already` });
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -206,7 +250,13 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     }
     const match = /^\/api\/executions\/(.+)$/.exec(url.pathname);
     if (match) {
-      const history = await store.load(decodeURIComponent(match[1] as string));
+      let id: string;
+      try {
+        id = decodeURIComponent(match[1] as string);
+      } catch (error) {
+        throw new MisuseError(`execution id "${match[1]}" is not URL-encoded text`, { cause: error });
+      }
+      const history = await store.load(id);
       if (!history) return json(res, 404, { error: `no execution ${match[1]}` });
       const arcs = new Map(
         networks.flatMap((n) => n.arcs.map((a) => [`${n.name}/${a.from}/${a.name}`, a] as const)),
@@ -236,12 +286,16 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       const body = await readFile(join(webRoot, path));
       res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // A folder is not a file to serve either.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EISDIR') throw error;
       json(res, 404, { error: `${path} not found (built the web app? pnpm --filter @fsm/inspector build)` });
     }
   };
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const refused = refusal(req, loopbackOnly);
+    if (refused !== undefined) return json(res, 403, { error: `refused: ${refused}` });
     const url = new URL(req.url ?? '/', 'http://localhost');
     const handle = url.pathname.startsWith('/api/') ? api(url, req, res) : files(url, res);
     handle.catch((error: unknown) => {
@@ -254,12 +308,10 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       json(res, status, { error: (error as Error).message, code: (error as FsmError).code });
     });
   });
-  await new Promise<void>((resolve) =>
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
-  );
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: async () => {
       for (const feed of feeds.values()) clearInterval(feed.timer);
       feeds.clear();
