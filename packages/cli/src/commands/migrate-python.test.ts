@@ -35,6 +35,9 @@ describe('inline Python → JSONata', () => {
     'data',
     "data['x'] = compute(data)",
     "data['x'",
+    // JSONata cannot name a field with a backtick: not another field (`ab`) instead.
+    "data['a`b'] > 5",
+    "data.get('`') == 1",
   ])('leaves %s for a person to port', (python) => {
     expect(pythonToJsonata(python)).toBeUndefined();
   });

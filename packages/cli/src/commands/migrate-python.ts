@@ -80,8 +80,13 @@ function tokenize(code: string): Token[] | undefined {
   return tokens;
 }
 
-/** JSONata for a field name: bare when it is an identifier, else in backticks. */
-const fieldName = (name: string) => (/^[A-Za-z_]\w*$/.test(name) ? name : `\`${name.replace(/`/g, '')}\``);
+/** JSONata for a field name: bare when it is an identifier, else in backticks (which it cannot hold). */
+const fieldName = (name: string) => {
+  if (/^[A-Za-z_]\w*$/.test(name)) return name;
+  // Dropping the backtick would read another field: the parser's callers leave the code to a person.
+  if (name.includes('`')) throw new Error(`field ${JSON.stringify(name)} has a backtick`);
+  return `\`${name}\``;
+};
 
 class Parser {
   private i = 0;

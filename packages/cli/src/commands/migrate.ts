@@ -162,6 +162,17 @@ const stubName = (base: string, taken: Set<string>) => {
   return name;
 };
 
+/** Every line break JavaScript knows: a comment ends at any of them. */
+const LINE_BREAK = /\r\n|[\n\r\u2028\u2029]/;
+
+/** A property key for any name: bare when an identifier, else a string literal (config text never becomes code). */
+const propertyKey = (name: string) =>
+  /^[A-Za-z_$][\w$]*$/.test(name)
+    ? name
+    : JSON.stringify(name)
+        .replace(/\u2028/g, '\\u2028')
+        .replace(/\u2029/g, '\\u2029');
+
 /** The TypeScript to fill in for a Python function the migration cannot port. */
 function stubFor(name: string, role: string, code: string): string {
   const returns =
@@ -173,11 +184,11 @@ function stubFor(name: string, role: string, code: string): string {
   const body = role === 'condition' || role.endsWith('validator') ? 'return true;' : 'return data;';
   const comment = code
     .trim()
-    .split('\n')
+    .split(LINE_BREAK)
     .map((line) => `    // ${line}`)
     .join('\n');
   return [
-    `  ${name}: (data: Record<string, unknown>, context: FunctionContext): ${returns} => {`,
+    `  ${propertyKey(name)}: (data: Record<string, unknown>, context: FunctionContext): ${returns} => {`,
     '    // TODO port from Python:',
     comment,
     `    ${body}`,
@@ -486,7 +497,9 @@ export async function migrateCommand(configPath: string, options: MigrateOptions
       const lines = source.split('\n');
       const end = lines.findIndex((line) => !line.startsWith('#'));
       const header = lines.slice(0, end === -1 ? lines.length : end);
-      text = `${[...header, `# Written by fsm migrate from ${basename(configPath)}.`].join('\n')}\n${stringify(raw)}`;
+      // A file name may hold line breaks: they must not add lines (keys) to the YAML.
+      const from = basename(configPath).replace(/[\p{Cc}\u2028\u2029]/gu, '?');
+      text = `${[...header, `# Written by fsm migrate from ${from}.`].join('\n')}\n${stringify(raw)}`;
     }
     writeFileSync(options.write, text);
   }
