@@ -1,60 +1,10 @@
 // The inspector page: the machine as a diagram (laid out by the server with dagre), the flow over the
 // stored executions, a search over them, one execution lit on the graph, and live counts over SSE.
-interface GraphArc {
-  from: string;
-  to: string;
-  name: string;
-  priority: number;
-  condition?: string;
-  push?: string;
-  definition?: Record<string, unknown>;
-}
-interface GraphState {
-  name: string;
-  start: boolean;
-  end: boolean;
-  definition: Record<string, unknown>;
-}
-interface GraphNetwork {
-  name: string;
-  states: GraphState[];
-  arcs: GraphArc[];
-}
-interface Point {
-  x: number;
-  y: number;
-}
-interface LayoutNode {
-  id: string;
-  network: string;
-  state: string;
-  start: boolean;
-  end: boolean;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-interface LayoutEdge {
-  id: string;
-  kind: 'arc' | 'enter' | 'return';
-  network: string;
-  from: string;
-  arc: string;
-  source: string;
-  target: string;
-  label: string;
-  points: Point[];
-  labelX: number;
-  labelY: number;
-}
-interface Layout {
-  width: number;
-  height: number;
-  nodes: LayoutNode[];
-  clusters: { network: string; parent?: string; x: number; y: number; width: number; height: number }[];
-  edges: LayoutEdge[];
-}
+// The server's graph and layout types: type-only imports, erased from the page bundle.
+import type { GraphArc, GraphNetwork } from '../src/graph-model.js';
+import type { GraphLayout as Layout, LayoutEdge, LayoutNode } from '../src/layout.js';
+
+type Point = LayoutEdge['points'][number];
 type Status = 'running' | 'succeeded' | 'failed';
 interface FlowSummary {
   executions: number;
@@ -91,7 +41,8 @@ interface Step {
   resources?: string[];
   pushed?: number;
   returnedFrom?: string;
-  arcDetail?: GraphArc;
+  /** The arc taken, without its definition (the server leaves that out). */
+  arcDetail?: Omit<GraphArc, 'definition'>;
 }
 interface History {
   executionId: string;
