@@ -229,7 +229,8 @@ export function decodeSearchCursor(cursor: string): { startedAt: number; executi
   } catch (error) {
     throw new MisuseError(`search cursor "${cursor}" is not one a search returned`, { cause: error });
   }
-  if (!Array.isArray(parsed) || typeof parsed[0] !== 'number' || typeof parsed[1] !== 'string') {
+  // Start times are epoch ms: a fraction or a huge number is no cursor a search returned (and no bigint).
+  if (!Array.isArray(parsed) || !Number.isSafeInteger(parsed[0]) || typeof parsed[1] !== 'string') {
     throw new MisuseError(`search cursor "${cursor}" is not one a search returned`);
   }
   return { startedAt: parsed[0], executionId: parsed[1] };

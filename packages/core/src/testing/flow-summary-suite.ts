@@ -308,6 +308,16 @@ export function describeFlowSummary(
       }
       const error = await find({ cursor: 'not-a-cursor' }).catch((e: unknown) => e);
       expect((error as FsmError).code).toBe('MISUSE');
+      // Well-formed JSON, but no start time a store holds: MISUSE here, not a database error.
+      for (const position of [
+        [1.5, 'x'],
+        [1e300, 'x'],
+        [-1e300, 'x'],
+      ]) {
+        const cursor = Buffer.from(JSON.stringify(position)).toString('base64url');
+        const crafted = await find({ cursor }).catch((e: unknown) => e);
+        expect((crafted as FsmError).code, JSON.stringify(position)).toBe('MISUSE');
+      }
     });
   });
 }
