@@ -331,4 +331,14 @@ describe('hostile records', () => {
       fails("Field 'a' requires: hasOwnProperty"),
     );
   });
+
+  it('a normalization named like an Object.prototype member is unknown: the value stays as it is', async () => {
+    const data = { name: 'Ann', n: 'x' };
+    for (const step of ['toString', 'constructor', 'valueOf', 'hasOwnProperty', 'toLocaleString']) {
+      expect(await run('transformers.normalize', { '*': [step, 'uppercase'] }, data), step).toEqual({
+        name: 'ANN',
+        n: 'X',
+      });
+    }
+  });
 });

@@ -99,7 +99,9 @@ const normalizer = (p: {
     const spec = own(p.normalizations, field) ?? own(p.normalizations, '*') ?? [];
     // An unknown normalization leaves the value as it is (dataknobs' else branch).
     return (typeof spec === 'string' ? [spec] : (spec as string[])).map(
-      (n) => NORMALIZATIONS[n] ?? ((s: string) => s),
+      // Own keys only: `toString` or `constructor` is no normalization either.
+      (n) =>
+        Object.hasOwn(NORMALIZATIONS, n) ? (NORMALIZATIONS[n] as (s: string) => string) : (s: string) => s,
     );
   };
   return (input) => {
