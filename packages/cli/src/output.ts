@@ -18,13 +18,32 @@ export function resultLine(result: ExecutionResult): string {
 /** The JSON text of a result line, and the result it stands for. */
 export function encodeResult(result: ExecutionResult): { text: string; result: ExecutionResult } {
   try {
-    return { text: JSON.stringify(resultRecord(result)), result };
+    return { text: resultJson(result), result };
   } catch (error) {
     // Nested too deep (RangeError), a cycle or a BigInt (TypeError), too large for a string: this record
     // fails alone; the run and the output file are not at fault.
     const failed = notSerializable(result, error as Error);
     return { text: JSON.stringify(resultRecord(failed)), result: failed };
   }
+}
+
+/**
+ * `JSON.stringify(resultRecord(result))`, field by field: no object per line. A field whose value JSON
+ * leaves out (undefined, a function) is left out, as JSON.stringify does with an object's keys.
+ */
+function resultJson(result: ExecutionResult): string {
+  let text = `{"success":${result.success === true}`;
+  const finalState = JSON.stringify(result.finalState);
+  if (finalState !== undefined) text += `,"finalState":${finalState}`;
+  const data = JSON.stringify(result.data);
+  if (data !== undefined) text += `,"data":${data}`;
+  const path = JSON.stringify(result.path);
+  if (path !== undefined) text += `,"path":${path}`;
+  if (result.error) {
+    const error = JSON.stringify(result.error);
+    if (error !== undefined) text += `,"error":${error}`;
+  }
+  return `${text}}`;
 }
 
 function resultRecord(result: ExecutionResult): Record<string, unknown> {
@@ -56,8 +75,14 @@ function notSerializable(result: ExecutionResult, error: Error): ExecutionResult
  * Result lines to stdout, or to a file through @fsm/io's atomic writer (temp file renamed on finish:
  * all or nothing). A `.jsonl.gz` output is gzipped; `.csv`/`.json` outputs hold the same fields.
  */
+/** Encoded lines are kept until about this many characters, then written with one call. */
+const FLUSH_CHARS = 64 * 1024;
+
 export class ResultWriter {
   private readonly sink: FileSink | undefined;
+  /** JSONL/JSON lines not yet handed to the file (the file is a temp file until `finish`: nobody reads it). */
+  private pending: string[] = [];
+  private pendingChars = 0;
 
   constructor(target: string) {
     if (target !== '-') removeStaleTemps(target);
@@ -69,24 +94,46 @@ export class ResultWriter {
 
   /**
    * Writes one result line and returns the result it wrote: the given one, or a failed one
-   * (`RESULT_NOT_SERIALIZABLE`) when the given one cannot be written as JSON. Count that one.
+   * (`RESULT_NOT_SERIALIZABLE`) when the given one cannot be written as JSON. Count that one. JSON lines
+   * for a file are gathered and written ~64 KB at a time; a promise is returned only when that write
+   * must be waited for (the file is behind), so the common case costs no promise.
    */
-  async write(result: ExecutionResult): Promise<ExecutionResult> {
+  write(result: ExecutionResult): ExecutionResult | Promise<ExecutionResult> {
     const line = encodeResult(result);
-    if (this.sink) {
-      if (this.sink.format === 'csv') await this.sink.write([resultRecord(line.result)]);
-      else await this.sink.writeJson([line.text]);
-    } else if (!process.stdout.write(`${line.text}\n`)) await once(process.stdout, 'drain');
-    return line.result;
+    const sink = this.sink;
+    if (sink && sink.format !== 'csv') {
+      this.pending.push(line.text);
+      this.pendingChars += line.text.length;
+      if (this.pendingChars < FLUSH_CHARS) return line.result;
+      return this.flush().then(() => line.result);
+    }
+    return this.writeNow(line);
   }
 
   async finish(): Promise<void> {
+    await this.flush();
     await this.sink?.close();
   }
 
   /** Leaves no partial output file behind. */
   async abort(): Promise<void> {
+    this.pending = [];
+    this.pendingChars = 0;
     await this.sink?.abort();
+  }
+
+  private async writeNow(line: { text: string; result: ExecutionResult }): Promise<ExecutionResult> {
+    if (this.sink) await this.sink.write([resultRecord(line.result)]);
+    else if (!process.stdout.write(`${line.text}\n`)) await once(process.stdout, 'drain');
+    return line.result;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0 || !this.sink) return;
+    const texts = this.pending;
+    this.pending = [];
+    this.pendingChars = 0;
+    await this.sink.writeJson(texts);
   }
 }
 

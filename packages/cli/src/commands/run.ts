@@ -76,7 +76,8 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
       });
       for await (const result of input.withInputFailures(stream)) {
         // Counted as written: a result that cannot be written as JSON is written as a failure.
-        count(await writer.write(result));
+        const written = writer.write(result);
+        count(written instanceof Promise ? await written : written);
         progress.update({
           done: summary.succeeded + summary.failed,
           succeeded: summary.succeeded,
@@ -125,7 +126,8 @@ async function runDurable(
   let done = 0;
   let succeeded = 0;
   for await (const result of input.withInputFailures(stream)) {
-    const written = await writer.write(result);
+    const writing = writer.write(result);
+    const written = writing instanceof Promise ? await writing : writing;
     count(written);
     done++;
     if (written.success) succeeded++;

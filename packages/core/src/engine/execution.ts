@@ -77,6 +77,11 @@ export type AdvanceResult = Promise<unknown> | typeof PAUSED | undefined;
 const NEVER_ABORTED = new AbortController().signal;
 const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+function allPure(list: readonly ResolvedFunction[]): boolean {
+  for (let i = 0; i < list.length; i++) if ((list[i] as ResolvedFunction).pure !== true) return false;
+  return true;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
@@ -272,7 +277,7 @@ export class Execution {
           if (this.phase === PRE_VALIDATE) {
             this.phase = TRANSFORM;
             this.index = 0;
-            if (state.transforms.length > 0) this.beginChanges(state.dataMode === 'copy');
+            if (state.transforms.length > 0) this.beginChanges(state.dataMode === 'copy', state.transforms);
           } else this.phase = ARRIVED;
           break;
         }
@@ -349,7 +354,7 @@ export class Execution {
           ctx.lastError = undefined;
           this.phase = ARC_TRANSFORM;
           this.index = 0;
-          if (chosen.transforms.length > 0) this.beginChanges(state.dataMode === 'copy');
+          if (chosen.transforms.length > 0) this.beginChanges(state.dataMode === 'copy', chosen.transforms);
           break;
         }
         case ARC_TRANSFORM: {
@@ -418,9 +423,10 @@ export class Execution {
   }
 
   /** Copy mode: the state's (or arc's) transforms work on a copy, so a failure leaves the last good data. */
-  private beginChanges(copy: boolean): void {
+  private beginChanges(copy: boolean, transforms: readonly ResolvedFunction[]): void {
     this.committed = this.data;
-    if (copy) this.data = cloneData(this.data);
+    // Functions that never change their input (expressions) leave `committed` intact without a copy.
+    if (copy && !allPure(transforms)) this.data = cloneData(this.data);
   }
 
   private acquire(bindings: readonly ResourceBinding[], kind: 'state' | 'arcs'): Promise<unknown> {

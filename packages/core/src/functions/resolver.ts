@@ -156,6 +156,7 @@ export function createFunctionResolver(options: FunctionResolverOptions = {}): F
       name: `${language}: ${code.length > 30 ? `${code.slice(0, 27)}...` : code}`,
       path,
       sync: compiled.sync,
+      pure: true,
       params,
       call: compiled.evaluate,
     };

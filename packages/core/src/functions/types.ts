@@ -59,6 +59,11 @@ export interface ResolvedFunction {
   /** JSON path of the reference in the config. */
   readonly path: string;
   readonly sync: boolean;
+  /**
+   * Never changes the data it is given (expressions: their languages have no assignment), so copy mode
+   * need not copy the data for it; a failure still leaves the data as it was.
+   */
+  readonly pure?: boolean;
   readonly params: FunctionParams;
   readonly call: (data: unknown, context: FunctionContext) => unknown;
 }
