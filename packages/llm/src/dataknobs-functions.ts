@@ -1,4 +1,10 @@
-import { type BuiltinFunction, defineBuiltin, type FunctionContext, type LlmProvider } from '@fsm/core';
+import {
+  type BuiltinFunction,
+  defineBuiltin,
+  type FunctionContext,
+  forbiddenSegment,
+  type LlmProvider,
+} from '@fsm/core';
 import { z } from 'zod';
 
 /**
@@ -14,12 +20,11 @@ import { z } from 'zod';
 type Row = Record<string, unknown>;
 const isRow = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
 const record = (data: unknown): Row => (isRow(data) ? data : {});
-const UNSAFE = new Set(['__proto__', 'constructor', 'prototype']);
 const field = () =>
   z
     .string()
     .min(1)
-    .refine((s) => !s.split('.').some((part) => UNSAFE.has(part)), {
+    .refine((s) => forbiddenSegment(s) === undefined, {
       error: (i) => `"${String(i.input)}" is not allowed as a field name`,
     });
 const llmOf = (ctx: FunctionContext, name: string) => ctx.resources.get<LlmProvider>(name);

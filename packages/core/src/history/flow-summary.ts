@@ -1,4 +1,5 @@
 import { MisuseError } from '../errors/errors.js';
+import { isForbiddenKey } from '../util/safe-keys.js';
 import type { ExecutionHistoryData, ExecutionStatus, HistoryStep, HistorySummary } from './types.js';
 
 /** Which executions a flow summary or a search covers. Every field narrows; none means all. */
@@ -69,13 +70,12 @@ export interface ExecutionSearchPage {
 }
 
 const FIELD_NAME = /^[A-Za-z0-9_]+$/;
-const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** The segments of a field path; rejects anything but plain names (no prototype keys). */
 export function fieldPathSegments(path: string): string[] {
   const segments = path.split('.');
   for (const segment of segments) {
-    if (!FIELD_NAME.test(segment) || FORBIDDEN.has(segment)) {
+    if (!FIELD_NAME.test(segment) || isForbiddenKey(segment)) {
       throw new MisuseError(
         `field filter "${path}": use names of letters, digits and _ joined by dots (not ${JSON.stringify(segment)})`,
       );

@@ -5,21 +5,13 @@
  */
 import { isObject } from '../../../util/field-path.js';
 
-export type Rec = Record<string, unknown>;
+/** Writes an own data property, even for a key like `__proto__` that a record may carry. */
+export { defineOwn as put } from '../../../util/safe-keys.js';
 
-/** Keys never walked or written from a config or a record. */
-const UNSAFE = new Set(['__proto__', 'constructor', 'prototype']);
-export const isUnsafeKey = (key: string): boolean => UNSAFE.has(key);
+export type Rec = Record<string, unknown>;
 
 /** Own property read; undefined when absent (Python's `key in data` is `hasOwn` here). */
 export const own = (data: Rec, key: string): unknown => (Object.hasOwn(data, key) ? data[key] : undefined);
-
-/** Writes an own data property, even for a key like `__proto__` that a record may carry. */
-export function put(target: Rec, key: string, value: unknown): void {
-  if (isUnsafeKey(key))
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
-}
 
 /** Python's `type(value).__name__` for a JSON value (integral numbers are `int`). */
 export function pyType(value: unknown): string {

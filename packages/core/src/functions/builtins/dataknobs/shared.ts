@@ -1,7 +1,7 @@
 import { ConfigError } from '../../../errors/errors.js';
 import type { BuiltinFunction, FunctionContext } from '../../types.js';
 import { z } from '../define.js';
-import { isUnsafeKey } from './python.js';
+import { forbiddenSegment } from '../../../util/safe-keys.js';
 
 export type Callable = (data: unknown, context: FunctionContext) => unknown;
 
@@ -10,7 +10,7 @@ export const key = () =>
   z
     .string()
     .min(1)
-    .refine((k) => !k.split('.').some(isUnsafeKey), {
+    .refine((k) => forbiddenSegment(k) === undefined, {
       error: (i) => `"${String(i.input)}" is not allowed as a field name`,
     });
 

@@ -5,8 +5,9 @@
  */
 import { cloneData } from '../../../util/clone.js';
 import { isObject } from '../../../util/field-path.js';
+import { forbiddenSegment } from '../../../util/safe-keys.js';
 import { z } from '../define.js';
-import { isUnsafeKey, own, put, pyStr, pyTruthy, pyType, type Rec } from './python.js';
+import { own, put, pyStr, pyTruthy, pyType, type Rec } from './python.js';
 import { type Callable, fieldMap, key, member } from './shared.js';
 import { nested, nestedRef } from './validators.js';
 
@@ -15,7 +16,7 @@ const path = () =>
   z
     .string()
     .min(1)
-    .refine((p) => !p.split('.').some(isUnsafeKey), {
+    .refine((p) => forbiddenSegment(p) === undefined, {
       error: (i) => `"${String(i.input)}" is not allowed as a field path`,
     });
 
