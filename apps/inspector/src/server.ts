@@ -62,16 +62,19 @@ function hostName(header: string): string {
 
 /**
  * Why a request is refused, or undefined. Bound to loopback (the default), the server answers only to a
- * loopback name: a page that rebinds its own name to 127.0.0.1 reads nothing. Requests another site
- * makes (its Origin, or the browser's Sec-Fetch-Site) are refused: they could still open live streams.
+ * loopback name: a page that rebinds its own name to 127.0.0.1 reads nothing. API requests another
+ * site makes (its Origin, or the browser's Sec-Fetch-Site) are refused: they could still open live
+ * streams. A link from another site to the page itself still opens it.
  */
-function refusal(req: IncomingMessage, loopbackOnly: boolean): string | undefined {
+function refusal(req: IncomingMessage, loopbackOnly: boolean, api: boolean): string | undefined {
   const host = req.headers.host ?? '';
   if (loopbackOnly && !LOOPBACK.has(hostName(host))) return `host "${host}" is not this inspector`;
+  if (!api) return undefined;
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return `a ${site} request`;
   const origin = req.headers.origin;
-  if (origin !== undefined && origin !== 'null') {
+  // `null` is a sandboxed frame or a file: page, not the inspector's own.
+  if (origin !== undefined) {
     let originHost: string;
     try {
       originHost = new URL(origin).host;
@@ -294,10 +297,11 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   };
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const refused = refusal(req, loopbackOnly);
-    if (refused !== undefined) return json(res, 403, { error: `refused: ${refused}` });
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const handle = url.pathname.startsWith('/api/') ? api(url, req, res) : files(url, res);
+    const isApi = url.pathname.startsWith('/api/');
+    const refused = refusal(req, loopbackOnly, isApi);
+    if (refused !== undefined) return json(res, 403, { error: `refused: ${refused}` });
+    const handle = isApi ? api(url, req, res) : files(url, res);
     handle.catch((error: unknown) => {
       if (res.headersSent) {
         res.end();

@@ -58,11 +58,19 @@ describe('inspector against hostile requests', () => {
     expect(rebound.body).not.toContain('nested_orders');
   });
 
-  it('refuses requests another site makes (Origin or Sec-Fetch-Site says so)', async () => {
+  it('refuses API requests another site makes (Origin or Sec-Fetch-Site says so)', async () => {
     const cross = await get(inspector.url, '/api/executions', { origin: 'http://evil.example' });
     expect(cross.status).toBe(403);
     const fetched = await get(inspector.url, '/api/flow', { 'sec-fetch-site': 'cross-site' });
     expect(fetched.status).toBe(403);
+    // A sandboxed frame (or a file: page) sends `Origin: null`.
+    expect((await get(inspector.url, '/api/graph', { origin: 'null' })).status).toBe(403);
+    // A link from another site still opens the page (it reads nothing across origins).
+    const linked = await get(inspector.url, '/', {
+      'sec-fetch-site': 'cross-site',
+      'sec-fetch-mode': 'navigate',
+    });
+    expect(linked.status).toBe(200);
     // The inspector's own page: same origin.
     const own = await get(inspector.url, '/api/flow', {
       origin: inspector.url,
