@@ -73,7 +73,7 @@ const config = (db: Record<string, unknown>) => ({
         {
           type: 'builtin',
           name: 'database.query',
-          params: { resource: 'warehouse', result_field: 'count' },
+          params: { resource: 'warehouse', result_field: 'count', allow_record_sql: true },
         },
       ],
       arcs: [{ target: 'done' }],
@@ -144,6 +144,46 @@ for (const server of servers) {
     });
   });
 }
+
+describe('DatabaseQuery runs SQL from records only when the config says so', () => {
+  const queryConfig = (params: Record<string, unknown>) => ({
+    name: 'record-sql',
+    resources: [{ name: 'db', type: 'database', config: { dialect: 'sqlite', path: ':memory:' } }],
+    states: [
+      {
+        name: 'q',
+        is_start: true,
+        resources: ['db'],
+        transforms: [{ type: 'builtin', name: 'DatabaseQuery', params: { resource_name: 'db', ...params } }],
+        arcs: [{ target: 'done' }],
+      },
+      { name: 'done', is_end: true },
+    ],
+  });
+
+  it('without allow_record_sql it is CONFIG_INVALID at that param, naming the safe alternative', async () => {
+    const created = SimpleFSM.create(queryConfig({}), {
+      resourceTypes: defaultResourceTypes,
+      builtins: resourceFunctions,
+    });
+    await expect(created).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    const error = (await created.catch((e: unknown) => e)) as { issues: { path: string; message: string }[] };
+    expect(error.issues.map((i) => i.path)).toContain(
+      'networks[0].states[0].transforms[0].params.allow_record_sql',
+    );
+    expect(JSON.stringify(error.issues)).toContain('DatabaseFetch');
+  });
+
+  it('a factory param named after an Object.prototype member is reported by its own name', async () => {
+    const created = SimpleFSM.create(queryConfig({ allow_record_sql: true, toString: 1 }), {
+      resourceTypes: defaultResourceTypes,
+      builtins: resourceFunctions,
+    });
+    const error = (await created.catch((e: unknown) => e)) as { issues: { message: string }[] };
+    expect(JSON.stringify(error.issues)).not.toContain('native code');
+    expect(JSON.stringify(error.issues)).toContain('toString');
+  });
+});
 
 describe('dataknobs database members without an equivalent', () => {
   it.each(['database.BatchCommit', 'database.commit_batch', 'DatabaseTransaction'])(

@@ -1,4 +1,4 @@
-import { type BuiltinFunction, defineBuiltin, type FunctionContext } from '@fsm/core';
+import { type BuiltinFunction, defineBuiltin, type FunctionContext, isForbiddenKey } from '@fsm/core';
 import { type InsertQueryBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import type { DatabaseHandle } from './database-provider.js';
@@ -15,12 +15,11 @@ import type { DatabaseHandle } from './database-provider.js';
 
 type Row = Record<string, unknown>;
 const isRow = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
-const UNSAFE = new Set(['__proto__', 'constructor', 'prototype']);
 const name = () =>
   z
     .string()
     .min(1)
-    .refine((s) => !UNSAFE.has(s), { error: (i) => `"${String(i.input)}" is not allowed as a name` });
+    .refine((s) => !isForbiddenKey(s), { error: (i) => `"${String(i.input)}" is not allowed as a name` });
 const handleOf = (context: FunctionContext, resource: string) =>
   context.resources.get<DatabaseHandle>(resource);
 const own = (row: Row, key: string) => (Object.hasOwn(row, key) ? row[key] : undefined);
@@ -161,7 +160,7 @@ function fetchFunction(p: {
     // Fields named param_<x> of the record fill :x (dataknobs' convention).
     const params: Row = { ...(p.params ?? {}) };
     for (const [key, value] of Object.entries(record))
-      if (key.startsWith('param_') && !UNSAFE.has(key.slice(6))) params[key.slice(6)] = value;
+      if (key.startsWith('param_') && !isForbiddenKey(key.slice(6))) params[key.slice(6)] = value;
     const { rows } = await bound(p.query, params).execute(handleOf(context, p.resource_name).db);
     return p.fetch_one ? { record: rows[0] ?? null, ...record } : { records: rows, ...record };
   };
@@ -221,21 +220,32 @@ const fetchClass = z.strictObject({
   fetch_one: z.boolean().optional(),
   as_dict: z.literal(true).optional(),
 });
-const queryClass = z.strictObject({
-  resource_name: name(),
-  query_field: name().optional(),
-  params_field: name().optional(),
-  result_field: name().optional(),
-});
+// Running SQL that records carry is code from data: our one departure from dataknobs here is that a config
+// must say it means it (records from outside could otherwise drop or rewrite any table).
+const queryClass = z
+  .strictObject({
+    resource_name: name(),
+    query_field: name().optional(),
+    params_field: name().optional(),
+    result_field: name().optional(),
+    allow_record_sql: z.boolean().optional(),
+  })
+  .refine((p) => p.allow_record_sql === true, {
+    path: ['allow_record_sql'],
+    error:
+      'DatabaseQuery runs the SQL text each record carries in its query_field; add allow_record_sql: true when every record comes from you (or use DatabaseFetch with a fixed query and :params)',
+  });
 
 /** dataknobs' factories take `resource` where its classes take `resource_name` (and upsert's `keys`). */
-const factory = <S extends z.ZodObject>(schema: S, renames: Record<string, string>) =>
+const factory = <S extends z.ZodType<Record<string, unknown>>>(schema: S, renames: Record<string, string>) =>
   z
     .record(z.string(), z.unknown())
-    .transform((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [renames[k] ?? k, v])))
+    .transform((p) =>
+      Object.fromEntries(Object.entries(p).map(([k, v]) => [Object.hasOwn(renames, k) ? renames[k] : k, v])),
+    )
     .pipe(schema);
 
-const pair = <S extends z.ZodObject>(
+const pair = <S extends z.ZodType<Record<string, unknown>>>(
   cls: string,
   fn: string,
   description: string,
