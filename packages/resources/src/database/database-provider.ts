@@ -46,7 +46,16 @@ export interface DatabaseProviderOptions {
   batchMaxDelayMs?: number;
   /** Prepared statements kept per connection (default 256). */
   statementCacheSize?: number;
+  /**
+   * SQLite `PRAGMA synchronous` of every connection (default: SQLite's own, `full`). With WAL (always on
+   * here), `normal` skips the fsync per commit and stays safe when the process crashes or is killed; only
+   * an OS crash or power loss can lose the last commits.
+   */
+  synchronous?: SqliteSynchronous;
 }
+
+export const SQLITE_SYNCHRONOUS = ['off', 'normal', 'full', 'extra'] as const;
+export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS)[number];
 
 /**
  * A database through kysely: each handle is one connection (the pool of the resource manager decides how
@@ -180,6 +189,8 @@ async function connect(options: ConnectOptions): Promise<Kysely<AnyDatabase>> {
       const database = new Database(filename);
       database.pragma('busy_timeout = 10000');
       database.pragma('journal_mode = WAL');
+      // One of SQLITE_SYNCHRONOUS (checked with the config): never text from elsewhere.
+      if (options.synchronous) database.pragma(`synchronous = ${options.synchronous}`);
       return new Kysely<AnyDatabase>({ dialect: new CachingSqliteDialect({ database, statementCacheSize }) });
     }
     case 'postgres': {
@@ -276,6 +287,19 @@ export function databaseResource(config: ResourceConfig): ResourceProvider<Datab
         { path: `resources.${config.name}.config.${key}`, message: `must be a number, got ${typeof value}` },
       ]);
     options[option] = value;
+  }
+  if (c.synchronous !== undefined) {
+    const value = typeof c.synchronous === 'string' ? c.synchronous.toLowerCase() : undefined;
+    const allowed = SQLITE_SYNCHRONOUS as readonly string[];
+    if (value === undefined || !allowed.includes(value))
+      throw new ConfigError([
+        {
+          path: `resources.${config.name}.config.synchronous`,
+          message: `must be one of ${SQLITE_SYNCHRONOUS.join(', ')}, got ${JSON.stringify(c.synchronous)}`,
+        },
+      ]);
+    // Like `path`, a SQLite setting that other dialects leave aside (one config serves every dialect).
+    if (dialect === 'sqlite') options.synchronous = value as SqliteSynchronous;
   }
   const init = c.init_sql ?? c.setup_sql;
   if (typeof init === 'string') options.initSql = [init];

@@ -334,5 +334,34 @@ describe('write-behind configuration', () => {
         message: expect.stringContaining('resources.dw.config.batch_max_delay_ms'),
       }),
     );
+    for (const config of [
+      { dialect: 'sqlite', path: join(dir, 'x.db'), synchronous: 'sometimes' },
+      { dialect: 'sqlite', path: join(dir, 'x.db'), synchronous: 'normal; drop table x' },
+      { dialect: 'postgres', url: 'postgres://127.0.0.1/test', synchronous: 'often' },
+    ])
+      expect(() => defaultResourceTypes.database?.({ ...base, config })).toThrow(
+        expect.objectContaining({
+          code: 'CONFIG_INVALID',
+          message: expect.stringContaining('resources.dw.config.synchronous'),
+        }),
+      );
+  });
+
+  it('synchronous sets the pragma on the SQLite connections of the resource', async () => {
+    const provider = defaultResourceTypes.database?.({
+      name: 'dw',
+      type: 'database',
+      connection_pool_size: 1,
+      timeout_seconds: 1,
+      retry_attempts: 0,
+      retry_delay_seconds: 0,
+      config: { dialect: 'sqlite', path: join(dir, 'sync.db'), synchronous: 'NORMAL' },
+    }) as Awaited<ReturnType<NonNullable<typeof defaultResourceTypes.database>>>;
+    const handle = (await provider.create()) as DatabaseHandle;
+    const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(handle.db);
+    // 1 = NORMAL (2 = FULL, SQLite's default).
+    expect(rows[0]?.synchronous).toBe(1);
+    await provider.destroy(handle);
+    await provider.close();
   });
 });
