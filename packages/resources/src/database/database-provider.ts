@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, type ResourceConfig, ResourceError, type ResourceProvider } from '@fsm/core';
 import { type Kysely, sql } from 'kysely';
-import { DEFAULT_WRITE_BEHIND, WriteBehind } from './write-behind.js';
+import { DEFAULT_WRITE_BEHIND, sqliteConnections, WriteBehind } from './write-behind.js';
 
 /** Tables as loose records: configs name tables at run time. Cast to your own schema type where you know it. */
 export type AnyDatabase = Record<string, Record<string, unknown>>;
@@ -191,7 +191,11 @@ async function connect(options: ConnectOptions): Promise<Kysely<AnyDatabase>> {
       database.pragma('journal_mode = WAL');
       // One of SQLITE_SYNCHRONOUS (checked with the config): never text from elsewhere.
       if (options.synchronous) database.pragma(`synchronous = ${options.synchronous}`);
-      return new Kysely<AnyDatabase>({ dialect: new CachingSqliteDialect({ database, statementCacheSize }) });
+      const db = new Kysely<AnyDatabase>({
+        dialect: new CachingSqliteDialect({ database, statementCacheSize }),
+      });
+      sqliteConnections.set(db, database);
+      return db;
     }
     case 'postgres': {
       const pg = await import('pg');

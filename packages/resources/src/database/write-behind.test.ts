@@ -120,6 +120,45 @@ describe('write-behind batching on a shared SQLite handle', () => {
   });
 });
 
+describe('write-behind on SQLite runs batches on the better-sqlite3 connection itself', () => {
+  it('after the first batch (SQL built by kysely): one transaction per batch, a refused row fails alone', async () => {
+    const sqlite = servers[0] as (typeof servers)[number];
+    const table = newTable();
+    const provider = databaseProvider({ ...sqlite.options, batchSize: 100, batchMaxDelayMs: 10_000 });
+    const admin = await databaseProvider({ ...sqlite.options, batchSize: 1 }).create();
+    await createTable(admin, table);
+    try {
+      const handle = await provider.create();
+      const writer = handle.writer;
+      if (!writer) throw new Error('no writer');
+      const lane = writer.lane({ kind: 'upsert', table, columns: ['id', 'amount', 'note'], keys: ['id'] });
+      await writer.write(lane, ['first', 1, null]);
+      expect(lane.sqlite).toBeUndefined();
+      const good = Array.from({ length: 20 }, (_, i) => writer.write(lane, [`g${i}`, i, 'ok']));
+      const bad = writer.write(lane, ['bad', -1, 'refused']);
+      const late = writer.write(lane, ['k', 1, 'a']);
+      const later = writer.write(lane, ['k', 2, 'b']);
+      await Promise.all([...good, late, later]);
+      await expect(bad).rejects.toMatchObject({
+        code: 'IO_FAILED',
+        message: expect.stringContaining('id=bad'),
+      });
+      expect(lane.sqlite).toBeDefined();
+      const rows = await rowsOf(admin, table);
+      expect(rows.map((r) => r.id)).toEqual(
+        ['first', ...Array.from({ length: 20 }, (_, i) => `g${i}`)].concat('k').sort(),
+      );
+      expect(rows.find((r) => r.id === 'k')).toEqual({ id: 'k', amount: 2, note: 'b' });
+      expect(writer.stats()).toMatchObject({ rows: 23, failed: 1 });
+      await provider.destroy(handle);
+      await provider.close?.();
+    } finally {
+      await sql`drop table ${sql.table(table)}`.execute(admin.db);
+      await admin.db.destroy();
+    }
+  });
+});
+
 for (const server of servers) {
   describe(`write-behind batching on ${server.name}`, () => {
     it('8 concurrent records × 1000: every row exactly once, in far fewer transactions than rows', async () => {

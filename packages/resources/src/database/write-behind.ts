@@ -29,6 +29,21 @@ export interface WriteBehindStats {
   splits: number;
 }
 
+/** The part of a better-sqlite3 `Database` the SQLite writer uses. */
+export interface SqliteConnection {
+  prepare(sql: string): { run(parameters: readonly unknown[]): unknown };
+  transaction(fn: SqliteBatch): SqliteBatch;
+}
+
+/**
+ * The better-sqlite3 connection behind each SQLite Kysely instance the provider opened. better-sqlite3 is
+ * synchronous: the writer runs a whole batch as one transaction function on it — no promise, no kysely
+ * executor round per row — once the lane's SQL text is known (built by kysely, see `buildWrite`).
+ */
+export const sqliteConnections = new WeakMap<Kysely<AnyDatabase>, SqliteConnection>();
+
+type SqliteBatch = (batch: readonly Pending[], from: number, to: number) => void;
+
 /** Lanes (statement shapes) kept per resource before idle ones are forgotten. */
 const MAX_LANES = 1024;
 
@@ -83,6 +98,8 @@ export class Lane {
   readonly sql = new Map<number, string>();
   /** Kysely did not bind the values one per column in order: compile each statement instead. */
   perRow = false;
+  /** The lane's one-row statement as a batch transaction on a SQLite connection, made on first use. */
+  sqlite: { connection: SqliteConnection; run: SqliteBatch } | undefined;
   checkScheduled = false;
   flushQueued = false;
   arrivals = 0;
@@ -242,7 +259,9 @@ export class WriteBehind {
     }
     this.counters.batches++;
     try {
-      if (to - from === 1) await this.execute(db, lane, batch, from, to);
+      const sqlite = this.options.dialect === 'sqlite' ? sqliteBatch(db, lane) : undefined;
+      if (sqlite) sqlite(batch, from, to);
+      else if (to - from === 1) await this.execute(db, lane, batch, from, to);
       else if (this.options.dialect === 'sqlite') {
         // In-process: one cached statement run per row costs less than building a multi-row one.
         await db.transaction().execute(async (trx) => {
@@ -329,6 +348,22 @@ export class WriteBehind {
       { source: write.table, cause: error },
     );
   }
+}
+
+/** The lane's batch runner on `db`'s SQLite connection, or undefined until its one-row SQL is known. */
+function sqliteBatch(db: Kysely<AnyDatabase>, lane: Lane): SqliteBatch | undefined {
+  const connection = sqliteConnections.get(db);
+  if (!connection || lane.perRow) return undefined;
+  if (lane.sqlite?.connection === connection) return lane.sqlite.run;
+  const sql = lane.sql.get(1);
+  if (sql === undefined) return undefined;
+  const statement = connection.prepare(sql);
+  // One transaction: a failing row rolls the batch back and the caller splits it, as on the kysely path.
+  const run = connection.transaction((batch: readonly Pending[], from: number, to: number) => {
+    for (let i = from; i < to; i++) statement.run((batch[i] as Pending).values);
+  });
+  lane.sqlite = { connection, run };
+  return run;
 }
 
 function sameValues(parameters: readonly unknown[], values: readonly unknown[]): boolean {
