@@ -14,8 +14,10 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-export const fsmBin = join(root, 'packages/cli/dist/bin.js');
-export const etlConfig = join(root, 'apps/etl-demo/etl.yaml');
+// FSM_BENCH_W9_ROOT points at another checkout (built) to measure an older version in the same run.
+const fsmRoot = process.env.FSM_BENCH_W9_ROOT ?? root;
+export const fsmBin = join(fsmRoot, 'packages/cli/dist/bin.js');
+export const etlConfig = join(fsmRoot, 'apps/etl-demo/etl.yaml');
 // Built: dist/…/etl-floor.js; from source under vitest, Node 24 runs the .ts file itself (types stripped).
 export const floorScript = [
   fileURLToPath(new URL('./etl-floor.js', import.meta.url)),
