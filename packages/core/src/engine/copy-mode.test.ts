@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { SimpleFSM } from '../api/simple-fsm.js';
+import { defineBuiltin } from '../functions/index.js';
 
 /** Expression-only states skip the copy of copy mode (expressions never change their input): its guarantees hold. */
 const config = (second: unknown[]) => ({
@@ -57,5 +59,49 @@ describe('copy mode with expression transforms', () => {
     expect(r.data).toEqual({ inner: { k: 1 }, a: 1 });
     expect(input).toEqual({ inner: { k: 1 } });
     await fsm.close();
+  });
+
+  it('a pure builtin is given the record itself, any other function a copy', async () => {
+    const seen: unknown[] = [];
+    const look = (name: string, pure: boolean) =>
+      defineBuiltin({
+        name,
+        roles: ['transform'],
+        params: z.object({}),
+        ...(pure ? { pure: true } : {}),
+        create: () => (data: unknown) => {
+          seen.push(data);
+          return data;
+        },
+      });
+    const oneState = (name: string) => ({
+      name: 'one',
+      main_network: 'main',
+      networks: [
+        {
+          name: 'main',
+          states: [
+            {
+              name: 's',
+              is_start: true,
+              transforms: [{ type: 'builtin', name }],
+              arcs: [{ target: 'end' }],
+            },
+            { name: 'end', is_end: true },
+          ],
+        },
+      ],
+    });
+    const builtins = [...look('look_pure', true), ...look('look_impure', false)];
+    const input = { n: 1 };
+    const pure = await SimpleFSM.create(oneState('look_pure'), { builtins });
+    const impure = await SimpleFSM.create(oneState('look_impure'), { builtins });
+    expect((await pure.process(input)).success).toBe(true);
+    expect((await impure.process(input)).success).toBe(true);
+    expect(seen[0]).toBe(input);
+    expect(seen[1]).not.toBe(input);
+    expect(seen[1]).toEqual(input);
+    await pure.close();
+    await impure.close();
   });
 });

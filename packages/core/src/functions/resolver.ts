@@ -100,7 +100,7 @@ export function createFunctionResolver(options: FunctionResolverOptions = {}): F
         { path: `${path}.params`, message: `builtin "${b.name}": ${(error as Error).message}` },
       ]);
     }
-    return { name: b.name, path, sync: b.sync, params, call };
+    return { name: b.name, path, sync: b.sync, ...(b.pure ? { pure: true } : {}), params, call };
   };
 
   const fromRegistered = (

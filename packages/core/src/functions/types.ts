@@ -73,6 +73,8 @@ export interface BuiltinFunction {
   readonly name: string;
   readonly roles: readonly FunctionRole[];
   readonly sync: boolean;
+  /** Never changes the data it is given (see `ResolvedFunction.pure`). */
+  readonly pure?: boolean;
   readonly description: string;
   /** Returns the callable; throws a ConfigError-worthy message (string) when params are wrong. */
   create(params: FunctionParams): (data: unknown, context: FunctionContext) => unknown;

@@ -142,6 +142,8 @@ export const databaseFunctions: readonly BuiltinFunction[] = [
     aliases: ['database_insert'],
     roles: ['transform'],
     sync: false,
+    // Reads the record and returns it as it was.
+    pure: true,
     description: 'Inserts the record (or `fields` of it) as a row of `table`.',
     params: writeParams,
     create: (p) => rowWriter('insert', p, []),
@@ -151,6 +153,8 @@ export const databaseFunctions: readonly BuiltinFunction[] = [
     aliases: ['database_upsert'],
     roles: ['transform'],
     sync: false,
+    // Reads the record and returns it as it was.
+    pure: true,
     description: 'Inserts the record as a row of `table`, or updates the row with the same `key` columns.',
     params: writeParams.extend({ key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) }),
     create: (p) => rowWriter('upsert', p, Array.isArray(p.key) ? p.key : [p.key]),

@@ -66,12 +66,15 @@ export function builtin<S extends z.ZodType>(spec: {
   params: S;
   /** `false` for builtins that return promises (database, HTTP, LLM calls). Default true. */
   sync?: boolean;
+  /** `true` for builtins that never change the data they are given: copy mode copies nothing for them. */
+  pure?: boolean;
   create: (params: z.output<S>) => Callable;
 }): BuiltinFunction[] {
   const make = (name: string): BuiltinFunction => ({
     name,
     roles: spec.roles,
     sync: spec.sync ?? true,
+    ...(spec.pure ? { pure: true } : {}),
     description: spec.description,
     create(params: FunctionParams) {
       const issues: ConfigIssue[] = [];
