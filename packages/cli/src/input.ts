@@ -37,6 +37,15 @@ export function inputFormat(path: string, explicit: string | undefined): InputFo
   }
 }
 
+/**
+ * Bytes read from an input file at a time. A parser turns a whole chunk into records at once, and they
+ * wait in its buffer until the run takes them: with Node's default 64 KB (~2000 CSV rows, ~60 ms of
+ * work) they outlive two scavenges, get promoted, and the old generation fills with dead records
+ * (~140 MB promoted per 100 000 rows, peak RSS ~250 MB); 16 KB chunks die young (~17 MB promoted, RSS
+ * ~150 MB) at no cost in throughput.
+ */
+const READ_CHUNK_BYTES = 16 * 1024;
+
 // CSV values are typed (numbers, booleans) so schemas like `amount: number` hold.
 const csvOptions = (format: InputFormat) => (format === 'csv' ? { cast: true } : {});
 
@@ -110,7 +119,7 @@ export class RunInput {
       return;
     }
     if (!existsSync(this.path)) throw new UsageError(`input file "${this.path}" does not exist`);
-    const file = createReadStream(this.path);
+    const file = createReadStream(this.path, { highWaterMark: READ_CHUNK_BYTES });
     const input: Readable = fileKind(this.path, this.format).gzip ? file.pipe(createGunzip()) : file;
     // pipe() does not forward the file's errors to the gunzip stream the parser reads.
     if (input !== file) file.on('error', (error) => input.destroy(error));
