@@ -90,6 +90,30 @@ describe('durable execution', () => {
     expect((await storage.load('x1'))?.status).toBe('succeeded');
   });
 
+  it('writes no checkpoint that protects only expressions (a resume may redo them)', async () => {
+    const storage = new JsonMemoryStore();
+    const expressions = {
+      ...config,
+      states: [
+        { name: 'a', is_start: true, transforms: [{ type: 'expression', code: '{ "n": n + 1 }' }] },
+        { name: 'b', transforms: [{ type: 'expression', code: '{ "n": n * 10 }' }] },
+        { name: 'c', transforms: ['step'] },
+        { name: 'd', is_end: true },
+      ],
+    };
+    const fsm = await SimpleFSM.create(expressions, {
+      storage,
+      checkpoint: 'every-step',
+      functions: { step: (d: { n: number }) => ({ n: d.n + 1 }) },
+    });
+    const r = await fsm.process({ n: 0 }, { executionId: 'x2' });
+    expect(r).toMatchObject({ success: true, data: { n: 11 } });
+    // Only the one before start: a and b ran expressions, c's only arc leads to the end.
+    expect(storage.checkpointWrites).toBe(1);
+    expect((await storage.load('x2'))?.steps.map((s) => s.state)).toEqual(['a', 'b', 'c', 'd']);
+    await fsm.close();
+  });
+
   it('resume(executionId) continues after a crash without re-running completed steps', async () => {
     const storage = new JsonMemoryStore();
     const ran: string[] = [];

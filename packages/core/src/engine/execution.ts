@@ -82,6 +82,11 @@ function allPure(list: readonly ResolvedFunction[]): boolean {
   return true;
 }
 
+/** Expressions (JSONata, CEL) are `pure` and named after their language by the function resolver. */
+function isExpression(fn: ResolvedFunction): boolean {
+  return fn.pure === true && (fn.name.startsWith('jsonata: ') || fn.name.startsWith('cel: '));
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
@@ -414,8 +419,9 @@ export class Execution {
   }
 
   private call(fn: ResolvedFunction, role: string): unknown {
-    // Conditions are arc tests, taken to have no side effects; a checkpoint protects the other calls.
-    if (role !== 'condition') this.effects++;
+    // Conditions are arc tests and expressions compute values: neither has side effects, so a resume
+    // may redo them; a checkpoint protects the other calls.
+    if (role !== 'condition' && !isExpression(fn)) this.effects++;
     this.calling = fn;
     this.callingRole = role;
     this.context.params = fn.params;
