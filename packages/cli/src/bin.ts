@@ -8,6 +8,13 @@ import { main } from './main.js';
 if (!/--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? ''))
   setFlagsFromString('--max-semi-space-size=8');
 
+// `fsm run … | head` closes the pipe early: stop quietly, as Unix tools do on SIGPIPE, instead of crashing
+// on the unhandled EPIPE. A durable run stopped this way resumes like any interrupted one.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import { isStepLogStore } from '@fsm/core';
 import { createStorage } from '@fsm/storage';
-import { fsm, jsonLines, orderConfig, ordersJsonl, repo } from './run-cli.js';
+import { bin, fsm, jsonLines, orderConfig, ordersJsonl, repo } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -141,6 +142,30 @@ describe('fsm run', () => {
     expect(Date.now() - started).toBeLessThan(8000);
     expect(r.code).toBe(1);
     expect(jsonLines(r.stdout)[0]?.error).toMatchObject({ code: 'TIMEOUT' });
+  });
+});
+
+describe('fsm output into a closed pipe', () => {
+  it('stops quietly when the reader goes away (| head), without an EPIPE crash', async () => {
+    const input = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ i })).join('\n');
+    const config = join(dir, 'pipe.yaml');
+    writeFileSync(config, 'name: pipe\nstates:\n  - { name: a, is_start: true, is_end: true }\n');
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, 'run', config, '--no-progress'], { stdio: 'pipe' });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      // Like `head -1`: read the first line, then close the pipe.
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    });
+    expect(result.stderr).not.toContain('EPIPE');
+    expect(result.stderr).not.toContain('Unhandled');
+    expect(result.code).not.toBe(2);
   });
 });
 
