@@ -10,11 +10,15 @@ import type { BuiltinFunction } from '../../types.js';
 import { conditionBuiltins } from '../conditions.js';
 import { transformBuiltins } from '../transforms.js';
 import { validatorBuiltins } from '../validators.js';
+import { dataknobsEnrichers } from './enrichers.js';
 import { type MemberFunctions, either } from './shared.js';
+import { dataknobsStreaming, refusedStreaming } from './streaming.js';
 import { dataknobsTransformers } from './transformers.js';
 import { dataknobsValidators, nested } from './validators.js';
 
+export { ENRICHMENT_ON_MISSING, fieldMapSpecError } from './enrichers.js';
 export { type Member, member, type MemberFunctions } from './shared.js';
+export { refusedMember } from './streaming.js';
 
 /** The param keys of our builtins that share a bare name with dataknobs' library. */
 const OUR_KEYS: Readonly<Record<string, readonly string[]>> = {
@@ -58,11 +62,14 @@ export function dataknobsBuiltins(
 const ours = [...validatorBuiltins, ...transformBuiltins, ...conditionBuiltins];
 const coreByName = new Map(ours.map((b) => [b.name, b]));
 
-/** Core's part of dataknobs' library: `validators.*` and `transformers.*`. */
-export const coreDataknobsBuiltins: readonly BuiltinFunction[] = dataknobsBuiltins(
-  [...dataknobsValidators, ...dataknobsTransformers],
-  coreByName,
-);
+/** Core's part of dataknobs' library: `validators.*`, `transformers.*`, `enrichers.*`, `streaming.*`. */
+export const coreDataknobsBuiltins: readonly BuiltinFunction[] = [
+  ...dataknobsBuiltins(
+    [...dataknobsValidators, ...dataknobsTransformers, ...dataknobsEnrichers, ...dataknobsStreaming],
+    coreByName,
+  ),
+  ...refusedStreaming,
+];
 
 const all = new Map([...coreByName, ...coreDataknobsBuiltins.map((b) => [b.name, b] as const)]);
 nested.resolve = (ref) => {

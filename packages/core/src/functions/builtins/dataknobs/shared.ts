@@ -61,7 +61,7 @@ export function either(
 
 /** The names a dataknobs library member answers to here. */
 export interface Spelling {
-  module: 'validators' | 'transformers' | 'database' | 'enrichers';
+  module: 'validators' | 'transformers' | 'database' | 'enrichers' | 'streaming';
   /** Class (`RangeValidator`) and/or factory (`range_check`) name. */
   name: string;
 }

@@ -209,7 +209,7 @@ const typeConverter =
     return result;
   };
 
-const enricher =
+export const enricher =
   (p: { enrichments: Rec; overwrite?: boolean | undefined }): Callable =>
   (input) => {
     const result = cloneData(dict(input, 'DataEnricher'));
