@@ -60,12 +60,22 @@ export function runStream(
   const stats: StreamStats = { chunks: 0, records: 0, succeeded: 0, errors: 0, maxReadAhead: 0 };
 
   async function* generate(): AsyncGenerator<ExecutionResult> {
+    // A plain signal that follows the caller's and the timeout's, not AbortSignal.any: every record checks
+    // `aborted` several times, and a composite signal refreshes its sources on each read.
     const controller = new AbortController();
-    const signals = [controller.signal];
-    if (options.signal) signals.push(options.signal);
+    const signal = controller.signal;
     const timer = options.timeoutMs === undefined ? undefined : new RefTimeout(options.timeoutMs);
-    if (timer) signals.push(timer.signal);
-    const signal = signals.length === 1 ? controller.signal : AbortSignal.any(signals);
+    const unfollow: Array<() => void> = [];
+    for (const source of [options.signal, timer?.signal]) {
+      if (!source) continue;
+      if (source.aborted) {
+        controller.abort(source.reason);
+        continue;
+      }
+      const follow = () => controller.abort(source.reason);
+      source.addEventListener('abort', follow, { once: true });
+      unfollow.push(() => source.removeEventListener('abort', follow));
+    }
     const iterator: AsyncIterator<unknown> | Iterator<unknown> =
       Symbol.asyncIterator in Object(source)
         ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
@@ -125,6 +135,7 @@ export function runStream(
       }
     } finally {
       timer?.clear();
+      for (const stop of unfollow) stop();
       controller.abort(new Error('stream closed'));
       const failures = await closeAll(window, sourceDone ? undefined : iterator, source);
       // Cleanup failures must reach the consumer even when it stopped early (break → return()).
