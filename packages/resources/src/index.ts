@@ -2,6 +2,7 @@ import type { BuiltinFunction, ResourceFactory } from '@fsm/core';
 import { databaseFunctions } from './database/database-functions.js';
 import { databaseResource } from './database/database-provider.js';
 import { dataknobsDatabaseFunctions } from './database/dataknobs-database.js';
+import { dataknobsIoFunctions } from './dataknobs-io.js';
 import { filesystemResource } from './filesystem/filesystem-provider.js';
 import { httpResource } from './http/http-provider.js';
 
@@ -35,4 +36,6 @@ export const resourceFunctions: readonly BuiltinFunction[] = [
   ...databaseFunctions,
   // dataknobs-fsm's database library by its names (database.DatabaseUpsert, upsert, ...).
   ...dataknobsDatabaseFunctions,
+  // dataknobs' enrichers (lookups) and streaming.FileAppender, on database and filesystem resources.
+  ...dataknobsIoFunctions,
 ];
