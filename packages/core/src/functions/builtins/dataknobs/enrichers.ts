@@ -49,3 +49,26 @@ export const dataknobsEnrichers = [
     create: buildRecordEnricher,
   }),
 ];
+
+/**
+ * dataknobs' `identity` module holds strategies its database functions take as `identity=`/`id_fn=`
+ * objects, not steps of a state: here `key_columns` of DatabaseUpsert/DatabaseBulkInsert (or db_upsert's
+ * `key`) says the same.
+ */
+export const refusedIdentity: readonly BuiltinFunction[] = [
+  'KeyColumnsIdentity',
+  'CallableIdentity',
+  'resolve_identity',
+].flatMap((cls) =>
+  [`identity.${cls}`, cls].map((name) => ({
+    name,
+    roles: ['transform'] as const,
+    sync: false,
+    description: `dataknobs' ${cls}: a record-identity strategy, not a function of a state.`,
+    create: () => {
+      throw new Error(
+        `${cls} is a record-identity strategy for dataknobs' database functions, not a step of a state; name the key with key_columns on DatabaseUpsert/DatabaseBulkInsert (or key on db_upsert)`,
+      );
+    },
+  })),
+);

@@ -10,7 +10,7 @@ import type { BuiltinFunction } from '../../types.js';
 import { conditionBuiltins } from '../conditions.js';
 import { transformBuiltins } from '../transforms.js';
 import { validatorBuiltins } from '../validators.js';
-import { dataknobsEnrichers } from './enrichers.js';
+import { dataknobsEnrichers, refusedIdentity } from './enrichers.js';
 import { type MemberFunctions, either } from './shared.js';
 import { dataknobsStreaming, refusedStreaming } from './streaming.js';
 import { dataknobsTransformers } from './transformers.js';
@@ -69,6 +69,7 @@ export const coreDataknobsBuiltins: readonly BuiltinFunction[] = [
     coreByName,
   ),
   ...refusedStreaming,
+  ...refusedIdentity,
 ];
 
 const all = new Map([...coreByName, ...coreDataknobsBuiltins.map((b) => [b.name, b] as const)]);

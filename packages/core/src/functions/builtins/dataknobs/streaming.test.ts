@@ -52,7 +52,11 @@ describe('dataknobs streaming', () => {
       parsed: { a: [1, 2] },
     });
     expect(
-      await run('streaming.parse', { format: 'yaml', field: 'y', output_field: 'o' }, { y: 'ok: yes\ncount: 3' }),
+      await run(
+        'streaming.parse',
+        { format: 'yaml', field: 'y', output_field: 'o' },
+        { y: 'ok: yes\ncount: 3' },
+      ),
     ).toEqual({ y: 'ok: yes\ncount: 3', o: { ok: true, count: 3 } });
     const csv = 'name,city\n"Smith, J","say ""hi"""\n\nx\nb,c,d\n';
     expect((await run('RecordParser', { format: 'csv' }, { raw: csv })) as { parsed: unknown }).toEqual({
@@ -123,5 +127,11 @@ describe('dataknobs streaming', () => {
   it('ChunkReader is refused at load with what to use instead', async () => {
     for (const name of ['streaming.ChunkReader', 'ChunkReader', 'streaming.read_chunks', 'read_chunks'])
       await expect(make(name, { source: 'x.csv' })).rejects.toThrow(/fsm run --input|@fsm\/io/);
+  });
+
+  it('identity strategies are refused as config errors naming key_columns', async () => {
+    for (const name of ['identity.KeyColumnsIdentity', 'CallableIdentity', 'identity.resolve_identity'])
+      await expect(make(name, { key_columns: ['id'] })).rejects.toThrow(ConfigError);
+    await expect(make('KeyColumnsIdentity', {})).rejects.toThrow(/key_columns on DatabaseUpsert/);
   });
 });
