@@ -63,8 +63,20 @@ export class ResourceManager implements ResourceBroker {
     const held = this.owners.get(owner);
     if (!held) return;
     this.owners.delete(owner);
-    const outcomes = await Promise.allSettled(held.map((h) => h.pool.release(h.handle)));
-    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    let failures: unknown[];
+    if (held.length === 1) {
+      // The common case (a state holding one resource): no arrays of outcomes per record.
+      const only = held[0] as Held;
+      try {
+        await only.pool.release(only.handle);
+        return;
+      } catch (error) {
+        failures = [error];
+      }
+    } else {
+      const outcomes = await Promise.allSettled(held.map((h) => h.pool.release(h.handle)));
+      failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    }
     if (failures.length > 0) {
       throw new ResourceError(
         'RESOURCE_RELEASE_FAILED',
