@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, type FsmFunction, SimpleFSM, loadConfigWithWarnings } from '@fsm/core';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../exit-codes.js';
-import { describeConfigError, loadFunctionsModule } from '../load-fsm.js';
+import { cliPackages, describeConfigError, loadFunctionsModule } from '../load-fsm.js';
 
 /**
  * Any registered name resolves to a placeholder: graphs and structural checks need no real code. Names of
@@ -29,7 +29,9 @@ async function compileForInspection(
 ) {
   if (!existsSync(configPath)) throw new UsageError(`config file "${configPath}" does not exist`);
   const functions = functionsModule ? await loadFunctionsModule(functionsModule, allowCode) : placeholders;
-  return SimpleFSM.create(resolve(configPath), { functions, allowCode: true, allowedRoots });
+  // The resource types and builtins `fsm run` has (db_*, llm_*, dataknobs' library names); providers open
+  // nothing until a record acquires them, which compiling does not.
+  return SimpleFSM.create(resolve(configPath), { functions, allowCode: true, allowedRoots, ...cliPackages });
 }
 
 export interface ValidateOptions {
