@@ -130,7 +130,8 @@ export function runStream(
             index = window.findIndex((slot) => slot.result !== undefined);
           }
         }
-        const [slot] = window.splice(index, 1);
+        // In order the head goes: shift() trims the array in place, splice() would allocate an array per result.
+        const slot = index === 0 ? window.shift() : window.splice(index, 1)[0];
         yield (slot as Slot).result as ExecutionResult;
       }
     } finally {
