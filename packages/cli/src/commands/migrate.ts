@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import {
   ConfigError,
+  coreBuiltins,
   DEFAULT_MAX_CONFIG_BYTES,
   type FsmFunction,
   listBuiltins,
@@ -79,6 +80,8 @@ interface Report {
   inline: InlineFinding[];
   renamed: Array<{ path: string; name: string; ours?: string }>;
   registered: Array<{ path: string; name: string; stub: boolean }>;
+  /** Builtins that refuse these params (dataknobs members with no equivalent here, params we need). */
+  refused: Array<{ path: string; name: string; message: string }>;
   differences: Difference[];
 }
 
@@ -302,13 +305,21 @@ function differences(
 /** Builds the report and rewrites `config` in place into a config that loads here. */
 export function migrateConfig(config: Rec): Report {
   const builtinNames = new Set(listBuiltins(cliPackages.builtins).map((b) => b.name));
+  const builtinByName = new Map([...coreBuiltins, ...cliPackages.builtins].map((b) => [b.name, b]));
   const functionNames = new Set(isRec(config.functions) ? Object.keys(config.functions) : []);
-  const report: Report = { inline: [], renamed: [], registered: [], differences: [] };
+  const report: Report = { inline: [], renamed: [], registered: [], refused: [], differences: [] };
   const { slots, arcs, states } = walk(config);
   report.differences = differences(config, arcs, states);
   const taken = new Set([...functionNames]);
   const oursFor = (name: string) => OURS[name.slice(name.lastIndexOf('.') + 1)];
-  const renamed = (path: string, name: string) => {
+  const renamed = (path: string, name: string, params?: unknown) => {
+    // Building it is how a builtin checks its params (no I/O): one that refuses them is not a rename.
+    try {
+      builtinByName.get(name)?.create(isRec(params) ? params : {});
+    } catch (error) {
+      report.refused.push({ path, name, message: (error as Error).message });
+      return;
+    }
     const ours = oursFor(name);
     if (name.includes('.') || ours !== undefined)
       report.renamed.push({ path, name, ...(ours !== undefined && ours !== name ? { ours } : {}) });
@@ -342,14 +353,14 @@ export function migrateConfig(config: Rec): Report {
     const type = String(value.type ?? (value.name !== undefined ? 'registered' : 'inline')).toLowerCase();
     if (type === 'inline' && typeof value.code === 'string') port(value.code);
     else if ((type === 'builtin' || type === 'registered') && typeof value.name === 'string') {
-      if (builtinNames.has(value.name)) renamed(slot.path, value.name);
+      if (builtinNames.has(value.name)) renamed(slot.path, value.name, value.params);
       else if (!functionNames.has(value.name))
         report.registered.push({ path: slot.path, name: value.name, stub: type === 'builtin' });
     } else if (type === 'custom' && typeof value.module === 'string' && typeof value.name === 'string') {
       const library = LIBRARY_MODULE.exec(value.module);
       const builtin = library ? `${library[1] ?? library[2]}.${value.name}` : undefined;
       if (builtin && builtinNames.has(builtin)) {
-        renamed(slot.path, builtin);
+        renamed(slot.path, builtin, value.params);
         set({
           type: 'builtin',
           name: builtin,
@@ -404,6 +415,11 @@ function render(file: string, name: string, report: Report, written: string | un
       lines.push(`  ${r.path}: ${r.name}${r.ours ? ` (our own: ${r.ours}, with its own params)` : ''}`);
     lines.push('');
   }
+  if (report.refused.length > 0) {
+    lines.push(`Builtins that do not load with these params (${report.refused.length}): change them`);
+    for (const r of report.refused) lines.push(`  ${r.path}: ${r.name}: ${r.message}`);
+    lines.push('');
+  }
   if (report.differences.length > 0) {
     lines.push(
       `Differences from dataknobs-fsm this config can hit (${report.differences.length}; see docs/migrating-from-dataknobs.md)`,
@@ -411,7 +427,7 @@ function render(file: string, name: string, report: Report, written: string | un
     for (const d of report.differences) lines.push(`  [${d.id}] ${d.path}: ${d.text}`);
     lines.push('');
   }
-  const action = report.inline.length + report.registered.length;
+  const action = report.inline.length + report.registered.length + report.refused.length;
   const jsonata = report.inline.length - stubs.length;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   lines.push(
@@ -426,6 +442,7 @@ function render(file: string, name: string, report: Report, written: string | un
           ...(report.registered.length > 0
             ? [`${plural(report.registered.length, 'function')} to register`]
             : []),
+          ...(report.refused.length > 0 ? [`${plural(report.refused.length, 'builtin')} to change`] : []),
         ].join(', ')}.`,
   );
   if (written !== undefined) lines.push(`Wrote ${written}.`);
@@ -504,5 +521,5 @@ export async function migrateCommand(configPath: string, options: MigrateOptions
     writeFileSync(options.write, text);
   }
   process.stdout.write(render(basename(configPath), String(raw.name ?? ''), report, options.write));
-  return report.inline.length + report.registered.length > 0 ? EXIT_FAILED : EXIT_OK;
+  return report.inline.length + report.registered.length + report.refused.length > 0 ? EXIT_FAILED : EXIT_OK;
 }
