@@ -113,6 +113,10 @@ for (const server of servers) {
         const failed = await strict.process({ cust: 'a', reg: 'us' });
         expect(failed.success).toBe(false);
         expect(failed.error?.message).toMatch(/No reference row matched/);
+        // A match value SQL cannot bind is a record error naming the lookup.
+        const unbindable = await strict.process({ cust: { nested: 1 } });
+        expect(unbindable.success).toBe(false);
+        expect(unbindable.error?.message).toMatch(/Enrichment lookup failed|No reference row matched/);
         await strict.close();
       } finally {
         await sql`drop table ${sql.table(table)}`.execute(admin.db);
@@ -219,6 +223,15 @@ describe('dataknobs FileAppender on a filesystem resource', () => {
     await csv.process({ rows: { a: 'z', b: null } });
     expect(text('rows.csv')).toBe('a,b\r\n"x,y",1\r\n"q""",\r\nz,\r\n');
     await csv.close();
+  });
+
+  it('a json file that is not JSON fails the record with a DataError', async () => {
+    const fsm = await appender({ file_path: 'a/log.txt' });
+    const r = await fsm.process({ data: { i: 1 } });
+    expect(r.success).toBe(false);
+    expect(r.error).toMatchObject({ code: 'DATA_INVALID' });
+    expect(r.error?.message).toMatch(/is not JSON to append to/);
+    await fsm.close();
   });
 
   it('refuses a path outside the folder', async () => {

@@ -80,7 +80,15 @@ function lookupMergeEnricher(p: LookupParams) {
       const value = own(record, recField) ?? null;
       query = value === null ? query.where(refField, 'is', null) : query.where(refField, '=', value);
     }
-    const row = (await query.limit(1).executeTakeFirst()) as Row | undefined;
+    let row: Row | undefined;
+    try {
+      row = (await query.limit(1).executeTakeFirst()) as Row | undefined;
+    } catch (error) {
+      throw new DataError(
+        `Enrichment lookup failed in table ${p.table} of resource '${p.resource_name}': ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
     const result: Row = { ...record };
     if (!row) {
       if (miss === 'error')
@@ -201,7 +209,12 @@ function fileAppender(p: AppenderParams) {
       await folder.appendText(p.file_path, text);
     } else if (format === 'json') {
       const text = (await folder.exists(p.file_path)) ? await folder.readText(p.file_path) : '';
-      const existing: unknown = text === '' ? [] : JSON.parse(text);
+      let existing: unknown = [];
+      try {
+        if (text !== '') existing = JSON.parse(text);
+      } catch (error) {
+        throw new DataError(`FileAppender: ${p.file_path} is not JSON to append to`, { cause: error });
+      }
       if (!Array.isArray(existing))
         throw new DataError(`FileAppender: ${p.file_path} does not hold a JSON array to append to`);
       await folder.writeText(p.file_path, ascii(JSON.stringify([...existing, ...items], null, 2)));

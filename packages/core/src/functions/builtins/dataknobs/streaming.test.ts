@@ -41,7 +41,12 @@ describe('dataknobs enrichers', () => {
     await expect(
       make('enrichers.build_record_enricher', { spec: { resource: 'db', match: { a: 'b' } } }),
     ).rejects.toThrow(ConfigError);
-    await expect(make('enrichers.build_record_enricher', { spec: { __proto__: 1 } })).resolves.toBeDefined();
+    // A spec key `__proto__` is dropped, never walked: nothing is polluted.
+    const spec = JSON.parse('{"__proto__": {"polluted": 1}, "a": 1}');
+    const out = await run('enrichers.build_record_enricher', { spec }, { id: 1 });
+    expect(out).toEqual({ id: 1, a: 1 });
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
 
