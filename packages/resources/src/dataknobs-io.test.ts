@@ -33,13 +33,19 @@ const servers: { name: string; options: DatabaseProviderOptions; config: Record<
     options: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
     config: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
   },
+  {
+    name: 'mariadb',
+    options: { dialect: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
+    config: { backend: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
+  },
 ];
 
 for (const server of servers) {
   describe(`dataknobs enrichers on ${server.name}`, () => {
     it('LookupMergeEnricher and build_record_enricher merge the matching reference row', async () => {
       const admin = await databaseProvider(server.options).create();
-      await sql`create table ${sql.table(table)} (code text primary key, region text, name text, tier text)`.execute(
+      const t = sql.raw(server.name === 'mariadb' ? 'varchar(64)' : 'text');
+      await sql`create table ${sql.table(table)} (code ${t} primary key, region ${t}, name ${t}, tier ${t})`.execute(
         admin.db,
       );
       await sql`insert into ${sql.table(table)} values ('a', 'eu', 'Alpha', 'gold'), ('b', null, 'Beta', null)`.execute(
