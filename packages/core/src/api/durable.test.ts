@@ -142,6 +142,46 @@ describe('durable execution', () => {
     expect(r.path).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('resume redoes the expressions after the last checkpoint, each step once in the history', async () => {
+    const storage = new JsonMemoryStore();
+    const ran: string[] = [];
+    let crash = true;
+    const mixed = {
+      ...config,
+      states: [
+        { name: 'a', is_start: true, transforms: ['step'] },
+        { name: 'b', transforms: [{ type: 'expression', code: '{ "n": n * 10 }' }] },
+        { name: 'c', transforms: ['step'] },
+        { name: 'd', is_end: true },
+      ],
+    };
+    const functions = {
+      step: (d: { n: number }, ctx: { state: string }) => {
+        ran.push(ctx.state);
+        if (crash && ctx.state === 'c') throw new Error('process killed');
+        return { n: d.n + 1 };
+      },
+    };
+    const first = await SimpleFSM.create(mixed, { storage, checkpoint: 'every-step', functions });
+    storage.dying = true;
+    await first.process({ n: 0 }, { executionId: 'x3' });
+    storage.dying = false;
+    // The last checkpoint is after a: b ran only an expression.
+    const afterA = JSON.parse(storage.checkpoints.get('x3') ?? '{}') as ExecutionSnapshot;
+    expect(afterA).toMatchObject({ state: 'a', phase: 'select', data: { n: 1 } });
+
+    crash = false;
+    ran.length = 0;
+    const second = await SimpleFSM.create(mixed, { storage, checkpoint: 'every-step', functions });
+    const r = await second.resume('x3');
+    expect(ran).toEqual(['c']);
+    expect(r).toMatchObject({ success: true, finalState: 'd', data: { n: 11 } });
+    expect(r.path).toEqual(['a', 'b', 'c', 'd']);
+    expect((await storage.load('x3'))?.steps.map((s) => s.state)).toEqual(['a', 'b', 'c', 'd']);
+    await first.close();
+    await second.close();
+  });
+
   it('resume of a finished execution reports it from history without running again', async () => {
     const storage = new JsonMemoryStore();
     let runs = 0;
