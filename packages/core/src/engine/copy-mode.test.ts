@@ -67,6 +67,7 @@ describe('copy mode with expression transforms', () => {
       defineBuiltin({
         name,
         roles: ['transform'],
+        description: 'records what it is given',
         params: z.object({}),
         ...(pure ? { pure: true } : {}),
         create: () => (data: unknown) => {
