@@ -26,6 +26,26 @@ describe('sqlite store', () => {
     await second.close();
   });
 
+  it('a new file gets 8 KB pages (several history rows per page); an existing file keeps its own', async () => {
+    const fresh = join(dir, 'pages-new.db');
+    await (await openSqliteStore({ filename: fresh })).close();
+    const old = join(dir, 'pages-old.db');
+    const made = new Database(old);
+    made.exec('create table t (x integer)');
+    made.close();
+    await (await openSqliteStore({ filename: old })).close();
+    const pageSize = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.pragma('page_size', { simple: true });
+      } finally {
+        db.close();
+      }
+    };
+    expect(pageSize(fresh)).toBe(8192);
+    expect(pageSize(old)).toBe(4096);
+  });
+
   it('an unopenable file is a StorageError naming the file', async () => {
     writeFileSync(join(dir, 'blocker'), 'a file, not a folder');
     const filename = join(dir, 'blocker', 'x.db');
