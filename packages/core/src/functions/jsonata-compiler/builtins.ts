@@ -1,4 +1,5 @@
 import jsonata from 'jsonata';
+import { defineOwn } from '../../util/safe-keys.js';
 import { createSequence, isFunctionValue, type Sequence } from './runtime.js';
 
 /** A native function as the interpreter's environment holds it. */
@@ -163,7 +164,14 @@ const FAST_PATHS: Readonly<Record<string, FastPath>> = {
       if (item === null || typeof item !== 'object' || Array.isArray(item) || isFunctionValue(item))
         return GENERAL;
     }
-    return merge.implementation.call(SHARED_FOCUS, list);
+    // The native merge copies with `for…in` into `{}`: for records (own keys only, no inherited enumerable
+    // ones) that is Object.keys, but an own `"__proto__"` key would be assigned through the setter and swap
+    // the result's prototype. Define it as data instead; the result stays a plain (fast-mode) object.
+    const result: Record<string, unknown> = {};
+    for (const item of list as Record<string, unknown>[]) {
+      for (const key of Object.keys(item)) defineOwn(result, key, item[key]);
+    }
+    return result;
   },
 };
 

@@ -1,3 +1,4 @@
+import { defineOwn } from '../../util/safe-keys.js';
 import { fastPath, GENERAL, nativeFocus, nativeFunction, stringOf } from './builtins.js';
 import {
   appendInto,
@@ -419,10 +420,12 @@ function compileObject(node: AstNode): Fn {
     : [];
   return (input, env) => {
     if (plain && !Array.isArray(input)) {
-      const result: Record<string, unknown> = Object.create(null);
+      // A plain `{}` (V8 keeps it in fast mode, unlike a null-prototype object); keys are defined as data,
+      // so a `"__proto__"` key never reaches the prototype setter.
+      const result: Record<string, unknown> = {};
       for (const index of order) {
         const value = (values[index] as Fn)(input, env);
-        if (value !== undefined) result[literalKeys[index] as string] = value;
+        if (value !== undefined) defineOwn(result, literalKeys[index] as string, value);
       }
       return result;
     }
@@ -447,11 +450,11 @@ function compileObject(node: AstNode): Fn {
         }
       }
     }
-    const result: Record<string, unknown> = Object.create(null);
+    const result: Record<string, unknown> = {};
     for (const key of Object.keys(groups)) {
       const group = groups[key] as { data: unknown; index: number };
       const value = (values[group.index] as Fn)(group.data, env);
-      if (value !== undefined) result[key] = value;
+      if (value !== undefined) defineOwn(result, key, value);
     }
     return result;
   };
