@@ -37,7 +37,8 @@ describe('capYoungGeneration', () => {
   it('keeps the new space from growing to V8’s maximum in a long run with survivors', () => {
     const uncapped = newSpaceAfterChurn(false);
     const capped = newSpaceAfterChurn(true);
-    expect(uncapped).toBeGreaterThan(64);
+    // Uncapped, V8 grows the new space to its maximum (64 MB here); capped, it stays near its start.
+    expect(uncapped).toBeGreaterThanOrEqual(64);
     expect(capped).toBeLessThanOrEqual(40);
   });
 
