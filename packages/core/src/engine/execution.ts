@@ -82,11 +82,6 @@ function allPure(list: readonly ResolvedFunction[]): boolean {
   return true;
 }
 
-/** Expressions (JSONata, CEL) are `pure` and named after their language by the function resolver. */
-function isExpression(fn: ResolvedFunction): boolean {
-  return fn.pure === true && (fn.name.startsWith('jsonata: ') || fn.name.startsWith('cel: '));
-}
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
@@ -421,7 +416,7 @@ export class Execution {
   private call(fn: ResolvedFunction, role: string): unknown {
     // Conditions are arc tests and expressions compute values: neither has side effects, so a resume
     // may redo them; a checkpoint protects the other calls.
-    if (role !== 'condition' && !isExpression(fn)) this.effects++;
+    if (role !== 'condition' && fn.expression !== true) this.effects++;
     this.calling = fn;
     this.callingRole = role;
     this.context.params = fn.params;

@@ -157,6 +157,7 @@ export function createFunctionResolver(options: FunctionResolverOptions = {}): F
       path,
       sync: compiled.sync,
       pure: true,
+      expression: true,
       params,
       call: compiled.evaluate,
     };

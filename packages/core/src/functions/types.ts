@@ -64,6 +64,11 @@ export interface ResolvedFunction {
    * need not copy the data for it; a failure still leaves the data as it was.
    */
   readonly pure?: boolean;
+  /**
+   * An expression (JSONata, CEL): computes a value and has no side effects, so a durable run need not
+   * checkpoint after it (a resume may evaluate it again, like an arc condition).
+   */
+  readonly expression?: boolean;
   readonly params: FunctionParams;
   readonly call: (data: unknown, context: FunctionContext) => unknown;
 }
