@@ -212,6 +212,7 @@ export class WriteBehind {
     }
     const database = this.database;
     this.database = undefined;
+    // A connection that failed to open was already reported to every row that waited for it: nothing to close.
     if (database) await (await database.catch(() => undefined))?.destroy();
   }
 
