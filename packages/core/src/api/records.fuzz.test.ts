@@ -3,33 +3,22 @@
  * (default 200; `pnpm fuzz` runs 10 000).
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { FsmError } from '../errors/fsm-error.js';
+import {
+  expectFsmError,
+  FUZZ_CASE_TIMEOUT_MS,
+  FUZZ_RUNS,
+  guardObjectPrototype,
+} from '../testing/fuzz-guards.js';
+import { describe, expect, it } from 'vitest';
 import { listBuiltins } from '../functions/resolver.js';
 import { SimpleFSM } from './simple-fsm.js';
 
-const RUNS = Number(process.env.FSM_FUZZ_RUNS ?? 200);
-/** Per case: a hang fails the case instead of the whole suite. */
-const CASE_TIMEOUT_MS = 10_000;
-const TEST_TIMEOUT_MS = Math.max(60_000, RUNS * 100);
+const TEST_TIMEOUT_MS = Math.max(60_000, FUZZ_RUNS * 100);
 
-// What Object.prototype holds before any case ran: a case must leave it exactly so.
-const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
-function expectPrototypeUntouched(): void {
-  expect(Object.keys(Object.prototype)).toEqual([]);
-  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(PROTO_NAMES);
-}
-afterEach(() => {
-  // A failed case may have polluted the prototype: clean it, so later tests see their own failures only.
-  for (const name of Object.getOwnPropertyNames(Object.prototype))
-    if (!PROTO_NAMES.includes(name)) delete (Object.prototype as Record<string, unknown>)[name];
-});
+const prototypeGuard = guardObjectPrototype();
+const expectPrototypeUntouched = () => prototypeGuard.expectUntouched();
 
-/** An error that escapes must be an FsmError with a code. */
-function expectTyped(error: unknown): void {
-  if (!FsmError.is(error)) throw new Error(`an untyped error escaped: ${String(error)}`, { cause: error });
-  expect(typeof (error as FsmError).code).toBe('string');
-}
+const expectTyped = (error: unknown) => expectFsmError(error);
 
 // --- hostile records -------------------------------------------------------------------------------
 
@@ -312,7 +301,7 @@ describe('fuzz: hostile records through every builtin and data mode', () => {
             expectPrototypeUntouched();
           },
         ),
-        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+        { numRuns: FUZZ_RUNS, timeout: FUZZ_CASE_TIMEOUT_MS },
       );
     },
     TEST_TIMEOUT_MS,
@@ -359,7 +348,7 @@ describe('fuzz: hostile records through every builtin and data mode', () => {
             expect(after).toMatchObject({ success: true, data: { id: 1 } });
           },
         ),
-        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+        { numRuns: FUZZ_RUNS, timeout: FUZZ_CASE_TIMEOUT_MS },
       );
     },
     TEST_TIMEOUT_MS,

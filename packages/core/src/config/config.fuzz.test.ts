@@ -6,32 +6,25 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  expectFsmError,
+  FUZZ_CASE_TIMEOUT_MS,
+  FUZZ_RUNS,
+  guardObjectPrototype,
+} from '../testing/fuzz-guards.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SimpleFSM } from '../api/simple-fsm.js';
-import { FsmError } from '../errors/fsm-error.js';
 import { loadConfig } from './load.js';
 
-const RUNS = Number(process.env.FSM_FUZZ_RUNS ?? 200);
-const CASE_TIMEOUT_MS = 10_000;
-const TEST_TIMEOUT_MS = Math.max(60_000, RUNS * 100);
+const TEST_TIMEOUT_MS = Math.max(60_000, FUZZ_RUNS * 100);
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-config-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
-function expectPrototypeUntouched(): void {
-  expect(Object.keys(Object.prototype)).toEqual([]);
-  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(PROTO_NAMES);
-}
-afterEach(() => {
-  for (const name of Object.getOwnPropertyNames(Object.prototype))
-    if (!PROTO_NAMES.includes(name)) delete (Object.prototype as Record<string, unknown>)[name];
-});
+const prototypeGuard = guardObjectPrototype();
+const expectPrototypeUntouched = () => prototypeGuard.expectUntouched();
 
-function expectTyped(error: unknown): void {
-  if (!FsmError.is(error)) throw new Error(`an untyped error escaped: ${String(error)}`, { cause: error });
-  expect(typeof (error as FsmError).code).toBe('string');
-}
+const expectTyped = (error: unknown) => expectFsmError(error);
 
 // --- valid configs --------------------------------------------------------------------------------
 
@@ -240,7 +233,7 @@ describe('fuzz: configs through the loader', () => {
           expect(await loadBuildRun(config)).toBe('loaded');
           await expectCleanFsm();
         }),
-        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+        { numRuns: FUZZ_RUNS, timeout: FUZZ_CASE_TIMEOUT_MS },
       );
     },
     TEST_TIMEOUT_MS,
@@ -258,7 +251,7 @@ describe('fuzz: configs through the loader', () => {
             await expectCleanFsm();
           },
         ),
-        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+        { numRuns: FUZZ_RUNS, timeout: FUZZ_CASE_TIMEOUT_MS },
       );
     },
     TEST_TIMEOUT_MS,
@@ -302,7 +295,7 @@ describe('fuzz: configs through the loader', () => {
           await loadBuildRun(file);
           await expectCleanFsm();
         }),
-        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+        { numRuns: FUZZ_RUNS, timeout: FUZZ_CASE_TIMEOUT_MS },
       );
     },
     TEST_TIMEOUT_MS,

@@ -4,3 +4,4 @@ export * from './flow-summary-suite.js';
 export * from './resource-provider-suite.js';
 export * from './stream-suites.js';
 export * from './llm-provider-suite.js';
+export * from './fuzz-guards.js';

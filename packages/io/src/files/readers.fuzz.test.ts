@@ -7,33 +7,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { FsmError } from '@fsm/core';
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { expectFsmError, FUZZ_CASE_TIMEOUT_MS, FUZZ_RUNS, guardObjectPrototype } from '@fsm/core/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openReader } from './file-source.js';
 import { type ParsedRecord, parseRecords } from './parsers.js';
 
-const RUNS = Number(process.env.FSM_FUZZ_RUNS ?? 200);
-const CASE_TIMEOUT_MS = 10_000;
-const TEST_TIMEOUT_MS = Math.max(60_000, RUNS * 50);
+const TEST_TIMEOUT_MS = Math.max(60_000, FUZZ_RUNS * 50);
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-io-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
-function expectPrototypeUntouched(): void {
-  expect(Object.keys(Object.prototype)).toEqual([]);
-  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(PROTO_NAMES);
-}
-afterEach(() => {
-  for (const name of Object.getOwnPropertyNames(Object.prototype))
-    if (!PROTO_NAMES.includes(name)) delete (Object.prototype as Record<string, unknown>)[name];
-});
+const prototypeGuard = guardObjectPrototype();
+const expectPrototypeUntouched = () => prototypeGuard.expectUntouched();
 
-function expectTyped(error: unknown): void {
-  if (!FsmError.is(error)) throw new Error(`an untyped error escaped: ${String(error)}`, { cause: error });
-  expect((error as FsmError).code).toBe('IO_FAILED');
-}
+const expectTyped = (error: unknown) => expectFsmError(error, 'IO_FAILED');
 
 type Format = 'jsonl' | 'json' | 'csv';
 const FORMATS: Format[] = ['jsonl', 'json', 'csv'];
@@ -143,7 +131,7 @@ describe('fuzz: readers', () => {
             expectPrototypeUntouched();
           },
         ),
-        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+        { numRuns: FUZZ_RUNS, timeout: FUZZ_CASE_TIMEOUT_MS },
       );
     },
     TEST_TIMEOUT_MS,
@@ -180,7 +168,7 @@ describe('fuzz: readers', () => {
             expectPrototypeUntouched();
           },
         ),
-        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+        { numRuns: FUZZ_RUNS, timeout: FUZZ_CASE_TIMEOUT_MS },
       );
     },
     TEST_TIMEOUT_MS,
@@ -209,7 +197,7 @@ describe('fuzz: readers', () => {
             expectPrototypeUntouched();
           },
         ),
-        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+        { numRuns: FUZZ_RUNS, timeout: FUZZ_CASE_TIMEOUT_MS },
       );
     },
     TEST_TIMEOUT_MS,
@@ -237,7 +225,7 @@ describe('fuzz: readers', () => {
             expect(parsed[1]?.value).toEqual({ ok: 1 });
           },
         ),
-        { numRuns: RUNS, timeout: CASE_TIMEOUT_MS },
+        { numRuns: FUZZ_RUNS, timeout: FUZZ_CASE_TIMEOUT_MS },
       );
     },
     TEST_TIMEOUT_MS,
