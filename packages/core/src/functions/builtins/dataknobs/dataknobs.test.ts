@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { testContext } from '../../test-support/context.js';
 import type { FunctionRef } from '../../../config/types.js';
 import { ConfigError } from '../../../errors/errors.js';
 import { createFunctionResolver } from '../../resolver.js';
-import type { FunctionContext } from '../../types.js';
 
-const noop = (): void => undefined;
-const ctx: FunctionContext = {
-  state: 's',
-  network: 'main',
-  executionId: 'e',
-  params: {},
-  resources: { get: () => undefined as never, has: () => false },
-  signal: new AbortController().signal,
-  batch: undefined,
-  logger: { debug: noop, info: noop, warn: noop, error: noop },
-  lastError: undefined,
-  variables: {},
-};
+const ctx = testContext;
 const resolver = createFunctionResolver();
 const fn = async (ref: FunctionRef) => (await resolver.resolve(ref, 'transform', 'f')).call;
 const run = async (name: string, params: Record<string, unknown>, data: unknown) =>

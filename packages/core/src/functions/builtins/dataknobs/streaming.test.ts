@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { testContext } from '../../test-support/context.js';
 import { ConfigError } from '../../../errors/errors.js';
 import { createFunctionResolver } from '../../resolver.js';
-import type { FunctionContext } from '../../types.js';
 
-const noop = (): void => undefined;
-const ctx: FunctionContext = {
-  state: 's',
-  network: 'main',
-  executionId: 'e',
-  params: {},
-  resources: { get: () => undefined as never, has: () => false },
-  signal: new AbortController().signal,
-  batch: undefined,
-  logger: { debug: noop, info: noop, warn: noop, error: noop },
-  lastError: undefined,
-  variables: {},
-};
+const ctx = testContext;
 const resolver = createFunctionResolver();
 const make = async (name: string, params: Record<string, unknown>) =>
   (await resolver.resolve({ type: 'builtin', name, params }, 'transform', 'f')).call;
