@@ -14,6 +14,8 @@ import type { FsmErrorInfo } from '../errors/fsm-error.js';
 import type { ExecutionHistory } from '../history/execution-history.js';
 import { isCheckpointStore, isStepLogStore } from '../interfaces/history-store.js';
 import type { CompiledState } from '../plan/types.js';
+import { OpenExecutionSpans } from '../tracing/open-spans.js';
+import type { ExecutionSpans } from '../tracing/otel.js';
 import { BaseFsm, nextExecutionId, prepareFsm, type PreparedFsm } from './simple-fsm.js';
 import type { ExecutionResult, FsmOptions, ProcessOptions } from './types.js';
 
@@ -70,6 +72,8 @@ export class FsmExecution {
   private readonly breakpoints: Set<string>;
   private readonly created = performance.now();
   private lastArc: string | undefined;
+  /** The execution's OpenTelemetry spans: open from creation to the end, across pauses. */
+  private readonly spans: ExecutionSpans | undefined;
 
   constructor(
     private readonly execution: Execution,
@@ -77,15 +81,24 @@ export class FsmExecution {
     hooks: AdvancedHooks | undefined,
     breakpoints: readonly string[],
     private readonly signal: AbortSignal | undefined,
+    private readonly tracing?: OpenExecutionSpans,
   ) {
     this.breakpoints = new Set(breakpoints);
+    this.spans = tracing?.start(this, {
+      id: execution.id,
+      fsm: owner.name,
+      batchId: execution.context.batch?.batchId,
+    });
     const at = () => performance.now() - this.created;
+    // Spans see each event before the user's hooks, so a throwing hook cannot leave them behind.
     const observer: ExecutionObserver = {
       onStateEnter: (event) => {
+        this.spans?.onStateEnter(event);
         this.trace.push({ type: 'enter', network: event.network, state: event.state, at: at() });
         hooks?.onStateEnter?.(event);
       },
       onStateExit: (event) => {
+        this.spans?.onStateExit();
         this.trace.push({
           type: 'exit',
           network: event.network,
@@ -101,6 +114,7 @@ export class FsmExecution {
         hooks?.onStateExit?.(event);
       },
       onTransition: (event) => {
+        this.spans?.onTransition(event);
         this.lastArc = event.arc;
         this.trace.push({
           type: 'transition',
@@ -114,6 +128,7 @@ export class FsmExecution {
         hooks?.onTransition?.(event);
       },
       onError: (event) => {
+        this.spans?.onError(event);
         this.trace.push({
           type: 'error',
           network: event.network,
@@ -213,7 +228,18 @@ export class FsmExecution {
   private async advanceUntil(pause: (state: CompiledState) => boolean): Promise<void> {
     this.execution.pauseWhen = pause;
     const outcome = await drive(this.execution, this.signal);
-    if (outcome !== PAUSED) await this.owner.finished(outcome);
+    if (outcome === PAUSED) return;
+    const spans = this.spans;
+    if (!spans) return this.owner.finished(outcome);
+    // Like SimpleFSM: the span ends once the result is stored; a store that throws fails it.
+    const tracing = this.tracing as OpenExecutionSpans;
+    try {
+      await this.owner.finished(outcome);
+    } catch (error) {
+      tracing.fail(spans, error);
+      throw error;
+    }
+    tracing.end(spans, outcome);
   }
 
   private assertRunnable(): void {
@@ -228,11 +254,14 @@ export class FsmExecution {
 export class AdvancedFSM extends BaseFsm {
   private readonly hooks: AdvancedHooks | undefined;
   private readonly breakpointList: readonly string[];
+  /** Executions whose spans are open; only when tracing is on. */
+  private readonly openSpans: OpenExecutionSpans | undefined;
 
   protected constructor(prepared: PreparedFsm, options: AdvancedOptions) {
     super(prepared);
     this.hooks = options.hooks;
     this.breakpointList = options.breakpoints ?? [];
+    this.openSpans = prepared.tracing ? new OpenExecutionSpans(prepared.tracing) : undefined;
   }
 
   static async create(source: string | object, options: AdvancedOptions = {}): Promise<AdvancedFSM> {
@@ -251,7 +280,7 @@ export class AdvancedFSM extends BaseFsm {
       this.startState(options.initialState),
       { signal: options.signal },
     );
-    return new FsmExecution(execution, this, this.hooks, this.breakpointList, options.signal);
+    return new FsmExecution(execution, this, this.hooks, this.breakpointList, options.signal, this.openSpans);
   }
 
   /** Continues from a snapshot, or from the checkpoint stored under an execution id. */
@@ -278,7 +307,16 @@ export class AdvancedFSM extends BaseFsm {
       },
     );
     execution.restore(snapshot);
-    return new FsmExecution(execution, this, this.hooks, this.breakpointList, options.signal);
+    return new FsmExecution(execution, this, this.hooks, this.breakpointList, options.signal, this.openSpans);
+  }
+
+  /**
+   * Ends the spans of executions left unfinished (paused at a breakpoint, or never run to the end) as
+   * abandoned, then closes like every FSM.
+   */
+  override async close(): Promise<void> {
+    this.openSpans?.abandonAll();
+    await super.close();
   }
 
   /** Arc usage statistics of the strategy in use (empty for depth_first). */

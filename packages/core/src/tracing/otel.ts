@@ -26,6 +26,8 @@ export const FSM_ATTR = {
   finalState: 'fsm.final_state',
   transitions: 'fsm.transitions',
   errorCode: 'fsm.error_code',
+  /** Set (true) on an execution left unfinished: its spans were ended for it (see `ExecutionSpans.abandon`). */
+  abandoned: 'fsm.abandoned',
 } as const;
 
 export const SPAN_NAMES = {
@@ -104,6 +106,8 @@ export class ExecutionSpans implements ExecutionObserver {
   private state: Span | undefined;
   /** When the current state was left: its span ends at the transition that names the arc. */
   private exitedAt: number | undefined;
+  /** Set once the execution span has ended: later hooks (of a run abandoned mid-function) make no spans. */
+  private closed = false;
 
   constructor(
     private readonly otel: OtelApiModule,
@@ -129,7 +133,13 @@ export class ExecutionSpans implements ExecutionObserver {
     this.exitedAt = undefined;
   }
 
+  /** Whether the execution span has ended (finished, failed or abandoned). */
+  get ended(): boolean {
+    return this.closed;
+  }
+
   onStateEnter(event: StateEvent): void {
+    if (this.closed) return;
     this.endState(this.exitedAt);
     // Back in an outer network: the pushes above it have returned.
     while (this.pushes.length > 0 && this.pushes.at(-1)?.network !== event.network)
@@ -149,10 +159,12 @@ export class ExecutionSpans implements ExecutionObserver {
   }
 
   onStateExit(): void {
+    if (this.closed) return;
     this.exitedAt = now();
   }
 
   onTransition(event: TransitionEvent): void {
+    if (this.closed) return;
     this.state?.setAttribute(FSM_ATTR.arc, event.arc);
     this.endState(this.exitedAt);
     if (event.pushNetwork === undefined) return;
@@ -184,11 +196,11 @@ export class ExecutionSpans implements ExecutionObserver {
     span.setStatus({ code: this.otel.SpanStatusCode.ERROR, message: event.error.message });
   }
 
-  /** Ends every open span; the execution span gets the outcome. */
+  /** Ends every open span; the execution span gets the outcome. A second end (or one after `abandon`) does nothing. */
   end(outcome: TracedOutcome): void {
+    if (this.closed) return;
     tracedLive.add(outcome);
-    this.endState(this.exitedAt);
-    while (this.pushes.length > 0) this.pushes.pop()?.span.end();
+    this.closeChildren();
     const root = this.root;
     if (outcome.finalState !== undefined) root.setAttribute(FSM_ATTR.finalState, outcome.finalState);
     if (outcome.transitions !== undefined) root.setAttribute(FSM_ATTR.transitions, outcome.transitions);
@@ -202,8 +214,28 @@ export class ExecutionSpans implements ExecutionObserver {
     root.end();
   }
 
+  /**
+   * The execution will not go on here (left paused, or dropped, when its FSM closes): every open span
+   * ends now with `fsm.abandoned` and no status — it neither succeeded nor failed. A snapshot taken of it
+   * may still be resumed, which is traced as a new execution span with the same execution id.
+   */
+  abandon(): void {
+    if (this.closed) return;
+    this.state?.setAttribute(FSM_ATTR.abandoned, true);
+    this.closeChildren();
+    this.root.setAttribute(FSM_ATTR.abandoned, true);
+    this.root.end();
+  }
+
+  private closeChildren(): void {
+    this.closed = true;
+    this.endState(this.exitedAt);
+    while (this.pushes.length > 0) this.pushes.pop()?.span.end();
+  }
+
   /** An error thrown out of the run (not a record failure): recorded, then every span ends. */
   fail(error: unknown): void {
+    if (this.closed) return;
     this.root.recordException(error instanceof Error ? error : String(error));
     this.end({
       success: false,
