@@ -14,6 +14,13 @@ export { assembleStepLog, buildStepTree, flattenSteps } from './history/step-log
 export type * from './history/types.js';
 export { ExecutionHistory } from './history/execution-history.js';
 export {
+  isPackedHistory,
+  type PackedHistoryData,
+  type PackedStep,
+  packHistory,
+  unpackHistory,
+} from './history/packed.js';
+export {
   decodeSearchCursor,
   type ExecutionFilter,
   type ExecutionMatch,

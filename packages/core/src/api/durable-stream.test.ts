@@ -72,10 +72,14 @@ class StepLogMemory implements HistoryStore, StepLogStore {
     log.push(json);
     this.logs.set(entry.executionId, log);
   }
+  /** `checkpointed` of every finish, by execution id. */
+  readonly finishes = new Map<string, boolean | undefined>();
   async finishExecution(finished: FinishedExecution): Promise<void> {
     if (finished.history) await this.save(finished.history);
     if (finished.batchItem) await this.saveBatchItems(finished.batchItem.batchId, [finished.batchItem]);
-    this.logs.delete(finished.executionId);
+    this.finishes.set(finished.executionId, finished.checkpointed);
+    // Like the SQL store: skips the delete when told nothing was checkpointed.
+    if (finished.checkpointed !== false) this.logs.delete(finished.executionId);
   }
 }
 
@@ -224,6 +228,31 @@ describe('durable stream on a step-log store', () => {
       expect(got?.status).toBe('succeeded');
       expect(shape(got?.steps ?? [])).toEqual(shape(want?.steps ?? []));
     }
+  });
+
+  it('says checkpointed: false only when no checkpoint can exist under the id (the store skips two deletes)', async () => {
+    const store = new StepLogMemory();
+    const atEnd = await SimpleFSM.create(config, {
+      functions: functions([]),
+      storage: store,
+      checkpoint: 'end',
+    });
+    await collect(atEnd.processDurableStream(records(3), { batchId: 'fresh' }));
+    // A caller's own id may name a crashed execution's checkpoint: the store must look.
+    await atEnd.process({ i: 9 }, { executionId: 'mine' });
+    await atEnd.close();
+    expect([0, 1, 2].map((i) => store.finishes.get(`fresh:${i}`))).toEqual([false, false, false]);
+    expect(store.finishes.get('mine')).toBeUndefined();
+
+    const stepwise = await SimpleFSM.create(config, {
+      functions: functions([]),
+      storage: store,
+      checkpoint: 'every-step',
+    });
+    await collect(stepwise.processDurableStream(records(2), { batchId: 'logged' }));
+    await stepwise.close();
+    expect([0, 1].map((i) => store.finishes.get(`logged:${i}`))).toEqual([undefined, undefined]);
+    expect(store.logs.size).toBe(0);
   });
 
   it('a resumed stream returns stored results without running their records again', async () => {

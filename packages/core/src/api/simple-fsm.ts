@@ -288,6 +288,8 @@ export class BaseFsm {
     mode: ProcessingMode = batch ? 'batch' : 'single',
     recordItem = false,
     signalFollowsClose = false,
+    /** The caller knows no checkpoint exists under `options.executionId` (a batch item not started before). */
+    knownFresh = false,
   ): Promise<ExecutionResult> {
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? this.prepared.plan.timeoutMs;
@@ -301,11 +303,13 @@ export class BaseFsm {
       this.startState(options.initialState, record, options.network, mode),
       { signal, batch },
     );
+    // A caller's own id may name an execution that crashed with a checkpoint; a generated one cannot.
+    const mayHaveCheckpoint = options.executionId !== undefined && !knownFresh;
     try {
       // No closure or span object per record unless tracing is on.
       return await (this.prepared.tracing
-        ? this.traced(execution, batch?.batchId, signal, recordItem)
-        : this.runDurably(execution, signal, recordItem));
+        ? this.traced(execution, batch?.batchId, signal, recordItem, mayHaveCheckpoint)
+        : this.runDurably(execution, signal, recordItem, mayHaveCheckpoint));
     } finally {
       timer?.clear();
     }
@@ -327,12 +331,13 @@ export class BaseFsm {
     batchId: string | undefined,
     signal: AbortSignal | undefined,
     recordItem: boolean,
+    mayHaveCheckpoint: boolean,
   ): Promise<ExecutionResult> {
     const spans = this.prepared.tracing?.start({ id: execution.id, fsm: this.name, batchId });
-    if (!spans) return this.runDurably(execution, signal, recordItem);
+    if (!spans) return this.runDurably(execution, signal, recordItem, mayHaveCheckpoint);
     execution.observer = spans;
     try {
-      const result = await this.runDurably(execution, signal, recordItem);
+      const result = await this.runDurably(execution, signal, recordItem, mayHaveCheckpoint);
       spans.end(result);
       return result;
     } catch (error) {
@@ -353,11 +358,13 @@ export class BaseFsm {
    * step-log row per step when the store has a step log, else a full snapshot. Finishing saves the
    * history (and the batch item, with `recordItem`) and deletes the checkpoint — in one transaction
    * with a step-log store, in that order otherwise, so a crash in between never re-runs a finished record.
+   * `mayHaveCheckpoint` is false when no checkpoint can exist under the execution's id before this run.
    */
   private async runDurably(
     execution: Execution,
     signal: AbortSignal | undefined,
     recordItem: boolean,
+    mayHaveCheckpoint: boolean,
   ): Promise<ExecutionResult> {
     const storage = this.prepared.options.storage;
     const policy = this.prepared.options.checkpoint;
@@ -396,19 +403,23 @@ export class BaseFsm {
     // Stopped by its caller (not failed): the checkpoint stays, so a resume continues from it.
     if (store && outcome.error?.code === 'ABORTED') return outcome;
     const recordIt = recordItem && outcome.error?.code !== 'ABORTED';
+    const checkpointed = mayHaveCheckpoint || !written.first;
     try {
-      await this.finishRecord(outcome, outcome.history, recordIt);
+      await this.finishRecord(outcome, outcome.history, recordIt, checkpointed);
     } catch (error) {
       if (!isUnstorable(error)) throw error;
       // Stored without its data (the failure says why), so the record is finished and not run again.
       outcome = withoutData(outcome, unstorable(error, 'its result or history'), this.name);
-      await this.finishRecord(outcome, outcome.history, recordIt);
+      await this.finishRecord(outcome, outcome.history, recordIt, checkpointed);
     }
     return outcome;
   }
 
   private checkpoint(store: CheckpointStore, execution: Execution, written: WrittenSoFar): Promise<void> {
-    if (!isStepLogStore(store)) return store.saveCheckpoint(execution.snapshot());
+    if (!isStepLogStore(store)) {
+      written.first = false;
+      return store.saveCheckpoint(execution.snapshot());
+    }
     // The store serializes the entry before this promise resolves, and the record waits for it: no copies.
     const full = execution.snapshot(false, true);
     const entry: StepLogEntry = {
@@ -431,6 +442,7 @@ export class BaseFsm {
     result: ExecutionResult,
     history: ExecutionHistory | undefined,
     recordItem: boolean,
+    checkpointed = true,
   ): Promise<void> {
     const storage = this.prepared.options.storage;
     if (!storage) return;
@@ -449,6 +461,8 @@ export class BaseFsm {
       const finished: FinishedExecution = { executionId: result.executionId };
       if (history) finished.history = history;
       if (batchItem) finished.batchItem = batchItem;
+      // Two deletes per record saved when nothing was ever checkpointed under this id.
+      if (!checkpointed) finished.checkpointed = false;
       await storage.finishExecution(finished);
       return;
     }
@@ -456,7 +470,7 @@ export class BaseFsm {
     if (history) await storage.save(history);
     if (!isCheckpointStore(storage)) return;
     if (batchItem) await storage.saveBatchItems(batchItem.batchId, [batchItem]);
-    await storage.deleteCheckpoint(result.executionId);
+    if (checkpointed) await storage.deleteCheckpoint(result.executionId);
   }
 
   private checkpointStorage(operation: string): HistoryStore & CheckpointStore {
@@ -509,8 +523,8 @@ export class BaseFsm {
     execution.restore(snapshot);
     try {
       return await (this.prepared.tracing
-        ? this.traced(execution, snapshot.batch?.batchId, signal, recordItem)
-        : this.runDurably(execution, signal, recordItem));
+        ? this.traced(execution, snapshot.batch?.batchId, signal, recordItem, true)
+        : this.runDurably(execution, signal, recordItem, true));
     } finally {
       timer?.clear();
     }
@@ -548,7 +562,7 @@ export class BaseFsm {
       if (await storage.loadCheckpoint(executionId))
         return this.resumeExecution(executionId, options, true, true);
     }
-    return this.runOne(record, { ...options, executionId }, batch, 'batch', true, true);
+    return this.runOne(record, { ...options, executionId }, batch, 'batch', true, true, !maybeStarted);
   }
 
   /**

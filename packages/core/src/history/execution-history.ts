@@ -1,4 +1,5 @@
 import { FsmError } from '../errors/fsm-error.js';
+import { isPackedHistory, unpackHistory } from './packed.js';
 import type { ExecutionHistoryData, ExecutionStatus, HistoryStep } from './types.js';
 
 /** The record of one execution: a tree of steps. `fromJSON(toJSON(h))` deep-equals `h`. */
@@ -38,15 +39,18 @@ export class ExecutionHistory implements ExecutionHistoryData {
     return JSON.parse(JSON.stringify({ ...this })) as ExecutionHistoryData;
   }
 
+  /** From `toJSON()`'s form or a store's packed form (`packHistory`), as an object or JSON text. */
   static fromJSON(json: ExecutionHistoryData | string): ExecutionHistory {
-    const data = typeof json === 'string' ? (JSON.parse(json) as unknown) : json;
+    // Parsed text is already a fresh copy; an object is copied so the history shares nothing with it.
+    let data = typeof json === 'string' ? (JSON.parse(json) as unknown) : structuredClone(json);
+    if (typeof data === 'object' && data !== null && isPackedHistory(data)) data = unpackHistory(data);
     if (!isHistoryData(data)) {
       throw new FsmError(
         'SNAPSHOT_INVALID',
         'Not an execution history: executionId, fsm, status, startedAt and steps are required',
       );
     }
-    return new ExecutionHistory(structuredClone(data));
+    return new ExecutionHistory(data);
   }
 
   /** Every step, depth first, with its depth in the push tree. */

@@ -94,6 +94,11 @@ export interface FinishedExecution {
   executionId: string;
   history?: ExecutionHistory;
   batchItem?: BatchItemRecord & { batchId: string };
+  /**
+   * `false` when the execution never had a checkpoint or step-log row (a fresh id, none written): the
+   * store may skip deleting them. Absent means "may have one", and the store deletes.
+   */
+  checkpointed?: boolean;
 }
 
 /**

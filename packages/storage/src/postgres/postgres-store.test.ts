@@ -44,6 +44,23 @@ describe('postgres store', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('a store without a schema migrates its own default schema even when another schema has the tables', async () => {
+    const other = nextSchema();
+    const fresh = nextSchema();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`create schema "${fresh}"`);
+    await client.end();
+    await (await openPostgresStore({ connectionString: url, schema: other })).close();
+    // The connection's default schema is the empty one: its tables must be made there.
+    const store = await openPostgresStore({
+      connectionString: `${url}?options=${encodeURIComponent(`-c search_path=${fresh}`)}`,
+    });
+    await store.save(sampleHistory({ executionId: 'in-default-schema' }));
+    expect((await store.load('in-default-schema'))?.executionId).toBe('in-default-schema');
+    await store.close();
+  });
+
   it('an unreachable server is a StorageError, not a hang', async () => {
     await expect(
       openPostgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectTimeoutMs: 2000 }),

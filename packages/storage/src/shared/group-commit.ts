@@ -3,14 +3,19 @@
  * transaction; each caller's promise resolves once the transaction holding its write committed.
  * One transaction runs at a time; what arrives meanwhile waits for the next one. When a group fails,
  * its writes are retried one by one, so one bad write fails alone.
+ *
+ * `prepare` turns a submitted write into what `commit` takes (rows), when its group is flushed: the
+ * rows live only as long as the transaction (young garbage, never promoted by waiting in the queue),
+ * and a write that cannot be prepared fails alone.
  */
-export class GroupCommit<Op> {
+export class GroupCommit<Op, Row = Op> {
   private queue: Array<{ op: Op; resolve: () => void; reject: (error: unknown) => void }> = [];
   private scheduled = false;
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly commit: (ops: Op[]) => Promise<void> | void,
+    private readonly commit: (rows: Row[]) => Promise<void> | void,
+    private readonly prepare: (op: Op) => Row = (op) => op as unknown as Row,
     private readonly maxGroup = 512,
   ) {}
 
@@ -43,19 +48,30 @@ export class GroupCommit<Op> {
   }
 
   private async flush(): Promise<void> {
-    const group = this.queue.splice(0, this.maxGroup);
+    const waiting = this.queue.splice(0, this.maxGroup);
+    const group: typeof waiting = [];
+    const rows: Row[] = [];
+    for (const g of waiting) {
+      try {
+        rows.push(this.prepare(g.op));
+        group.push(g);
+      } catch (error) {
+        g.reject(error);
+      }
+    }
     if (group.length === 0) return;
     try {
-      await this.commit(group.map((g) => g.op));
+      await this.commit(rows);
       for (const g of group) g.resolve();
     } catch (error) {
       if (group.length === 1) {
         (group[0] as (typeof group)[number]).reject(error);
         return;
       }
-      for (const g of group) {
+      for (let i = 0; i < group.length; i++) {
+        const g = group[i] as (typeof group)[number];
         try {
-          await this.commit([g.op]);
+          await this.commit([rows[i] as Row]);
           g.resolve();
         } catch (single) {
           g.reject(single);
