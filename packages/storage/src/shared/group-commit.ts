@@ -1,8 +1,11 @@
 /**
  * Group commit: writes submitted by concurrent records in the same tick go to the store in one
  * transaction; each caller's promise resolves once the transaction holding its write committed.
- * One transaction runs at a time; what arrives meanwhile waits for the next one. When a group fails,
- * its writes are retried one by one, so one bad write fails alone.
+ * At most `maxInFlight` transactions run at a time; what arrives meanwhile waits for the next one.
+ * More than one pays off where a commit waits on a server or another thread (PostgreSQL, the SQLite
+ * writer thread): the next group forms and goes while the previous one commits. Groups in flight
+ * never hold two writes of one record (a record's next write waits for its previous one). When a
+ * group fails, its writes are retried one by one, so one bad write fails alone.
  *
  * `prepare` turns a submitted write into what `commit` takes (rows), when its group is flushed: the
  * rows live only as long as the transaction (young garbage, never promoted by waiting in the queue),
@@ -11,13 +14,21 @@
 export class GroupCommit<Op, Row = Op> {
   private queue: Array<{ op: Op; resolve: () => void; reject: (error: unknown) => void }> = [];
   private scheduled = false;
-  private running: Promise<void> | undefined;
+  private readonly running = new Set<Promise<void>>();
+  private readonly commit: (rows: Row[]) => Promise<void> | void;
+  private readonly prepare: (op: Op) => Row;
+  private readonly maxGroup: number;
+  private readonly maxInFlight: number;
 
   constructor(
-    private readonly commit: (rows: Row[]) => Promise<void> | void,
-    private readonly prepare: (op: Op) => Row = (op) => op as unknown as Row,
-    private readonly maxGroup = 512,
-  ) {}
+    commit: (rows: Row[]) => Promise<void> | void,
+    options: { prepare?: (op: Op) => Row; maxGroup?: number; maxInFlight?: number } = {},
+  ) {
+    this.commit = commit;
+    this.prepare = options.prepare ?? ((op) => op as unknown as Row);
+    this.maxGroup = options.maxGroup ?? 512;
+    this.maxInFlight = options.maxInFlight ?? 1;
+  }
 
   submit(op: Op): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -28,22 +39,23 @@ export class GroupCommit<Op, Row = Op> {
 
   /** Resolves when every write submitted so far has been committed (or failed). */
   async drain(): Promise<void> {
-    while (this.running || this.scheduled || this.queue.length > 0) {
-      if (this.running) await this.running;
+    while (this.running.size > 0 || this.scheduled || this.queue.length > 0) {
+      if (this.running.size > 0) await Promise.all(this.running);
       else await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    if (this.scheduled || this.running.size >= this.maxInFlight) return;
     this.scheduled = true;
     // setImmediate, not a microtask: every record whose previous write just resolved joins this group.
     setImmediate(() => {
       this.scheduled = false;
-      this.running = this.flush().finally(() => {
-        this.running = undefined;
+      const flushing: Promise<void> = this.flush().finally(() => {
+        this.running.delete(flushing);
         if (this.queue.length > 0) this.schedule();
       });
+      this.running.add(flushing);
     });
   }
 

@@ -25,7 +25,8 @@ import { GroupCommit } from '../shared/group-commit.js';
 import { toMillis } from '../shared/summaries.js';
 import { checkSearch, sqlFindExecutions, sqlFlowSummary } from './flow-summary.js';
 import { storeMigrations } from './migrations.js';
-import type { BatchItemRow, HistoryRow, StepLogRow, StoreTables } from './schema.js';
+import type { HistoryRow, StoreTables } from './schema.js';
+import type { GroupWriter, WriteRows } from './write-rows.js';
 
 export interface SqlStoreOptions {
   /** Postgres schema holding the tables (created when missing). */
@@ -34,26 +35,8 @@ export interface SqlStoreOptions {
   migrate?: boolean;
 }
 
-/** The part of a better-sqlite3 `Database` the group commit uses: statements prepared once, sync transactions. */
-export interface SqliteHandle {
-  prepare(source: string): { run(...params: unknown[]): unknown };
-  transaction<A extends unknown[]>(fn: (...args: A) => void): { immediate(...args: A): void };
-}
-
 /** A write of the step log: committed with the writes of other records issued in the same tick. */
 type WriteOp = { kind: 'step'; entry: StepLogEntry } | { kind: 'finish'; finished: FinishedExecution };
-
-/** A write as rows, serialized when its group commits. */
-type WriteRows =
-  | { kind: 'step'; row: StepLogRow }
-  | {
-      kind: 'finish';
-      executionId: string;
-      history: HistoryRow | undefined;
-      item: BatchItemRow | undefined;
-      /** False when the execution never had a checkpoint: nothing to delete. */
-      checkpointed: boolean;
-    };
 
 /** Rows read per round trip while streaming a batch's items. */
 const ITEM_PAGE = 500;
@@ -69,34 +52,34 @@ export class SqlStore implements HistoryStore, StepLogStore {
   readonly specificationVersion = 'v1' as const;
   private closed = false;
   private readonly writer: GroupCommit<WriteOp, WriteRows>;
-  private sqliteWrite: ((ops: WriteRows[]) => void) | undefined;
 
   private constructor(
     private readonly db: Kysely<StoreTables>,
     readonly backend: 'sqlite' | 'postgres',
     /** For raw SQL (flow summaries): kysely's withSchema does not reach into `sql` templates. */
     private readonly schema: string | undefined,
-    private readonly sqlite: SqliteHandle | undefined,
+    /** Commits step-log groups instead of kysely (SQLite: prepared statements, on a thread of their own). */
+    private readonly groupWriter: GroupWriter | undefined,
   ) {
-    this.writer = new GroupCommit(
-      (rows) => this.commitGroup(rows),
-      (op) => writeRows(op),
-    );
+    this.writer = new GroupCommit((rows) => this.commitGroup(rows), {
+      prepare: writeRows,
+      // A commit that waits on a server or a thread lets the next group go meanwhile.
+      maxInFlight: backend === 'postgres' || groupWriter?.concurrent ? 2 : 1,
+    });
   }
 
   /**
-   * Wraps an open kysely instance; the store owns it and destroys it on `close()`. With `sqlite` (the
-   * better-sqlite3 database under the kysely instance), step-log groups are written through statements
-   * prepared once, in one synchronous transaction.
+   * Wraps an open kysely instance; the store owns it and destroys it on `close()` (and closes
+   * `groupWriter`, which then commits the step log's groups instead of kysely).
    */
   static async open(
     db: Kysely<StoreTables>,
     backend: 'sqlite' | 'postgres',
     options: SqlStoreOptions = {},
-    sqlite?: SqliteHandle,
+    groupWriter?: GroupWriter,
   ): Promise<SqlStore> {
     const scoped = options.schema ? db.withSchema(options.schema) : db;
-    const store = new SqlStore(scoped, backend, options.schema, sqlite);
+    const store = new SqlStore(scoped, backend, options.schema, groupWriter);
     try {
       if (options.schema) await createSchema(db, options.schema);
       if (options.migrate !== false) await store.migrate(scoped, options.schema);
@@ -321,57 +304,10 @@ export class SqlStore implements HistoryStore, StepLogStore {
   /** One transaction for a group of step-log writes: rows first, then the logs of finished executions go. */
   private async commitGroup(ops: WriteRows[]): Promise<void> {
     try {
-      if (this.sqlite) {
-        this.sqliteWrite ??= this.prepareSqliteWrite(this.sqlite);
-        this.sqliteWrite(ops);
-        return;
-      }
-      await this.commitWithKysely(ops);
+      await (this.groupWriter ? this.groupWriter.write(ops) : this.commitWithKysely(ops));
     } catch (error) {
       throw new StorageError(this.backend, 'commit', describe(error), { cause: error });
     }
-  }
-
-  private prepareSqliteWrite(database: SqliteHandle): (ops: WriteRows[]) => void {
-    const insertStep = database.prepare(
-      'insert into fsm_step_log (execution_id, seq, fsm, body) values (?, ?, ?, ?) on conflict (execution_id, seq) do update set fsm = excluded.fsm, body = excluded.body',
-    );
-    const upsertHistory = database.prepare(
-      'insert into fsm_histories (execution_id, fsm, status, started_at, ended_at, batch_id, item_index, body) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, body = excluded.body',
-    );
-    const upsertItem = database.prepare(
-      'insert into fsm_batch_items (batch_id, item_index, execution_id, success, body) values (?, ?, ?, ?, ?) on conflict (batch_id, item_index) do update set execution_id = excluded.execution_id, success = excluded.success, body = excluded.body',
-    );
-    const deleteLog = database.prepare('delete from fsm_step_log where execution_id = ?');
-    const deleteCheckpoint = database.prepare('delete from fsm_checkpoints where execution_id = ?');
-    const write = database.transaction((ops: WriteRows[]) => {
-      for (const op of ops) {
-        if (op.kind === 'step') {
-          const { row } = op;
-          insertStep.run(row.execution_id, row.seq, row.fsm, row.body);
-          continue;
-        }
-        if (op.history) {
-          const r = op.history;
-          upsertHistory.run(
-            r.execution_id,
-            r.fsm,
-            r.status,
-            r.started_at,
-            r.ended_at,
-            r.batch_id,
-            r.item_index,
-            r.body,
-          );
-        }
-        const item = op.item;
-        if (item) upsertItem.run(item.batch_id, item.item_index, item.execution_id, item.success, item.body);
-        if (!op.checkpointed) continue;
-        deleteLog.run(op.executionId);
-        deleteCheckpoint.run(op.executionId);
-      }
-    });
-    return (ops) => write.immediate(ops);
   }
 
   /** Postgres: the group as one statement. */
@@ -497,7 +433,11 @@ export class SqlStore implements HistoryStore, StepLogStore {
     this.closed = true;
     // Writes already submitted are committed (or fail to their callers) before the connection goes.
     await this.writer.drain();
-    await this.db.destroy();
+    try {
+      await this.groupWriter?.close();
+    } finally {
+      await this.db.destroy();
+    }
   }
 
   private async run<T>(operation: string, work: () => Promise<T>): Promise<T> {

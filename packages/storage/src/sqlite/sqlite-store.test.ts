@@ -14,6 +14,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 describeHistoryStore('sqlite', () => openSqliteStore({ filename: join(dir, `suite-${++n}.db`) }));
+describeHistoryStore('sqlite (step log in the store thread)', () =>
+  openSqliteStore({ filename: join(dir, `suite-${++n}.db`), writerThread: false }),
+);
 
 describe('sqlite store', () => {
   it('keeps what was saved across reopen (a real file), migrating only once', async () => {
@@ -103,6 +106,39 @@ describe('sqlite store', () => {
     await store.finishExecution({ executionId: 'old:1' });
     expect(await store.loadCheckpoint('old:1')).toBeUndefined();
     await store.close();
+  });
+
+  describe.each([
+    ['on its writer thread', true],
+    ['in the store thread', false],
+  ])('step-log groups committed %s', (_where, writerThread) => {
+    it('are on disk when their promises resolve (another connection reads them), and a bad row fails alone', async () => {
+      const filename = join(dir, `group-${writerThread}.db`);
+      const store = await openSqliteStore({ filename, writerThread });
+      const good = Array.from({ length: 20 }, (_, i) =>
+        store.finishExecution({
+          executionId: `g:${i}`,
+          history: sampleHistory({ executionId: `g:${i}` }),
+          batchItem: { batchId: 'g', itemIndex: i, executionId: `g:${i}`, success: true, result: { i } },
+          checkpointed: false,
+        }),
+      );
+      // fsm is NOT NULL: this row fails inside the group's transaction, which is then retried row by row.
+      const bad = store.appendStep({
+        executionId: 'bad',
+        seq: 1,
+        fsm: undefined as unknown as string,
+        snapshot: { network: 'main', state: 'a', phase: 'enter', data: {}, transitions: 0, path: [] },
+      });
+      await Promise.all(good);
+      await expect(bad).rejects.toMatchObject({ code: 'STORAGE_FAILED', backend: 'sqlite' });
+      const other = new Database(filename, { readonly: true });
+      expect(other.prepare('select count(*) as n from fsm_histories').get()).toEqual({ n: 20 });
+      expect(other.prepare('select count(*) as n from fsm_batch_items').get()).toEqual({ n: 20 });
+      other.close();
+      await store.close();
+      await expect(store.appendStep({} as never)).rejects.toMatchObject({ code: 'MISUSE' });
+    });
   });
 
   it('a closed store refuses work with a MisuseError', async () => {
