@@ -298,6 +298,87 @@ export function describeFlowSummary(
       }
     });
 
+    it('pages a search by error code or final state with a cursor, within a time range too', async () => {
+      for (const filter of [
+        { fsm: 'scoring', errorCode: 'SCORE_FAILED' },
+        { finalState: 'ok', since: T0 + 1000, until: T0 + 9000 },
+        { finalState: 'bad', status: 'succeeded' as const, batchId: 'b' },
+      ] satisfies ExecutionFilter[]) {
+        const reference = await scanExecutions(histories, { ...filter, limit: 100 });
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await find({ ...filter, limit: 2, ...(cursor ? { cursor } : {}) });
+          expect(page.counts, JSON.stringify(filter)).toEqual(reference.counts);
+          seen.push(...page.items.map((i) => i.executionId));
+          cursor = page.nextCursor;
+          if (!cursor) break;
+        }
+        expect(seen, JSON.stringify(filter)).toEqual(reference.items.map((i) => i.executionId));
+        expect(seen.length).toBeGreaterThan(1);
+      }
+    });
+
+    it('follows late, old and swapped histories between summaries, in the flow and in the search counts', async () => {
+      const other = await makeStore();
+      try {
+        if (!other.summarizeFlow || !other.findExecutions) throw new Error(`${name} needs both queries`);
+        const samples = flowSampleHistories();
+        const at = (i: number) => samples[i] as ExecutionHistoryData;
+        const kept: ExecutionHistoryData[] = [];
+        const save = async (h: ExecutionHistoryData) => {
+          await other.save(new ExecutionHistory(structuredClone(h)));
+          const i = kept.findIndex((k) => k.executionId === h.executionId);
+          if (i === -1) kept.push(h);
+          else kept[i] = h;
+        };
+        const check = async () => {
+          expect(await other.summarizeFlow?.({ fsm: 'scoring' })).toEqual(
+            await scanFlowSummary(kept, { fsm: 'scoring' }),
+          );
+          const page = await other.findExecutions?.({ fsm: 'scoring', limit: 100 });
+          expect(page?.counts).toEqual((await scanExecutions(kept, { fsm: 'scoring', limit: 100 })).counts);
+        };
+        for (const i of [5, 6, 7]) await save(at(i));
+        await check();
+        // Ends before the newest summarized one (a slow clock, a late commit), within a minute of it.
+        await save(at(4));
+        await check();
+        // Saved again with an earlier end time and another status, still within that minute.
+        await save({
+          ...at(6),
+          status: 'failed',
+          endedAt: (at(6).endedAt ?? 0) - 500,
+          error: { code: 'LATE', message: 'x' },
+        });
+        await check();
+        // One deleted and one added between two summaries: the count stays the same.
+        await other.delete(at(5).executionId);
+        kept.splice(
+          kept.findIndex((k) => k.executionId === at(5).executionId),
+          1,
+        );
+        await save(at(3));
+        await check();
+        // Ended a day before everything summarized (an imported history), then deleted again.
+        const old = {
+          ...at(0),
+          startedAt: at(0).startedAt - 86_400_000,
+          endedAt: (at(0).endedAt ?? 0) - 86_400_000,
+        };
+        await save(old);
+        await check();
+        await other.delete(old.executionId);
+        kept.splice(
+          kept.findIndex((k) => k.executionId === old.executionId),
+          1,
+        );
+        await check();
+      } finally {
+        await other.close();
+      }
+    });
+
     it('rejects prototype keys and odd field paths, and foreign cursors, as MISUSE', async () => {
       for (const path of ['__proto__', 'a.constructor', 'a..b', "x') or 1=1 --"]) {
         const error = await find({ field: { path, value: '1' } }).catch((e: unknown) => e);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExecutionHistory, type HistoryStore, scanFlowSummary } from '@fsm/core';
+import { ExecutionHistory, type HistoryStore, scanExecutions, scanFlowSummary } from '@fsm/core';
 import { describeFlowSummary, flowSampleHistories } from '@fsm/core/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -71,4 +71,34 @@ describe('flow index shared by two stores on one database', () => {
       }
     });
   }
+});
+
+describe('flow index made by an earlier version', () => {
+  it('sqlite: totals without final-state counts get them once, and the search counts by final state', async () => {
+    const filename = join(dir, `old-${++n}.db`);
+    const histories = flowSampleHistories();
+    const first = await openSqliteStore({ filename });
+    try {
+      for (const h of histories) await first.save(new ExecutionHistory(structuredClone(h)));
+      await first.summarizeFlow({});
+    } finally {
+      await first.close();
+    }
+    // As the index was before it counted final states.
+    const { default: Database } = await import('better-sqlite3');
+    const raw = new Database(filename);
+    raw.prepare(`delete from fsm_flow_totals where network = '' and state = 'final'`).run();
+    raw.close();
+    const store = await openSqliteStore({ filename });
+    try {
+      for (const finalState of ['ok', 'bad', 'calc']) {
+        const page = await store.findExecutions({ finalState, limit: 100 });
+        const reference = await scanExecutions(histories, { finalState, limit: 100 });
+        expect(page.counts, finalState).toEqual(reference.counts);
+        expect(page.items.map((i) => i.executionId)).toEqual(reference.items.map((i) => i.executionId));
+      }
+    } finally {
+      await store.close();
+    }
+  });
 });
