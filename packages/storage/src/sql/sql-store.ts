@@ -63,8 +63,8 @@ export class SqlStore implements HistoryStore, StepLogStore {
   ) {
     this.writer = new GroupCommit((rows) => this.commitGroup(rows), {
       prepare: writeRows,
-      // A commit that waits on a server or a thread lets the next group go meanwhile.
-      maxInFlight: backend === 'postgres' || groupWriter?.concurrent ? 2 : 1,
+      // A commit that waits on the server lets the next group go meanwhile (SQLite commits synchronously).
+      maxInFlight: backend === 'postgres' ? 2 : 1,
     });
   }
 

@@ -15,8 +15,6 @@ export type WriteRows =
 /** Commits a group of rows in one transaction (all or none); the SQL store's dialect-specific half. */
 export interface GroupWriter {
   write(rows: WriteRows[]): Promise<void> | void;
-  /** True when writes wait on another thread: the store then sends the next group before one commits. */
-  readonly concurrent?: boolean;
   /** Waits for nothing (the store drains first) and releases what the writer holds. */
   close(): Promise<void> | void;
 }

@@ -14,9 +14,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 describeHistoryStore('sqlite', () => openSqliteStore({ filename: join(dir, `suite-${++n}.db`) }));
-describeHistoryStore('sqlite (step log in the store thread)', () =>
-  openSqliteStore({ filename: join(dir, `suite-${++n}.db`), writerThread: false }),
-);
 
 describe('sqlite store', () => {
   it('keeps what was saved across reopen (a real file), migrating only once', async () => {
@@ -108,13 +105,10 @@ describe('sqlite store', () => {
     await store.close();
   });
 
-  describe.each([
-    ['on its writer thread', true],
-    ['in the store thread', false],
-  ])('step-log groups committed %s', (_where, writerThread) => {
+  describe('step-log groups', () => {
     it('are on disk when their promises resolve (another connection reads them), and a bad row fails alone', async () => {
-      const filename = join(dir, `group-${writerThread}.db`);
-      const store = await openSqliteStore({ filename, writerThread });
+      const filename = join(dir, 'group.db');
+      const store = await openSqliteStore({ filename });
       const good = Array.from({ length: 20 }, (_, i) =>
         store.finishExecution({
           executionId: `g:${i}`,

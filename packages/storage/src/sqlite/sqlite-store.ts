@@ -3,9 +3,7 @@ import { delay, StorageError } from '@fsm/core';
 import { makeDirs } from '../file/make-dirs.js';
 import type { StoreTables } from '../sql/schema.js';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
-import type { GroupWriter, WriteRows } from '../sql/write-rows.js';
-import { prepareSqliteWrite, type SqliteHandle } from './sqlite-write.js';
-import { SqliteWriterThread } from './writer-thread.js';
+import { type SqliteHandle, sqliteGroupWriter } from './sqlite-write.js';
 
 export interface SqliteStoreOptions extends Omit<SqlStoreOptions, 'schema'> {
   /** Database file (created with its folder when missing), or `:memory:`. */
@@ -15,11 +13,6 @@ export interface SqliteStoreOptions extends Omit<SqlStoreOptions, 'schema'> {
    * at the cost of an fsync per write.
    */
   synchronous?: 'normal' | 'full';
-  /**
-   * Commit the step log on a writer thread with its own connection (default for a file): the engine
-   * runs on while a group commits. `false` writes on the store's connection, in this thread.
-   */
-  writerThread?: boolean;
 }
 
 /** The embedded default: one SQLite file in WAL mode, shared safely by several processes. */
@@ -33,49 +26,29 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqlS
     import('kysely'),
   ]);
   let database: InstanceType<typeof Database>;
-  const pragmas: string[] = [];
   try {
     if (options.filename !== ':memory:') makeDirs(dirname(options.filename));
     database = new Database(options.filename);
     // busy_timeout first: switching to WAL and migrating wait for other processes' locks.
-    pragmas.push('busy_timeout = 10000');
     database.pragma('busy_timeout = 10000');
     // New files only (a no-op once the file has tables): a ~2.5 KB history row fills a 4 KB page alone, three
     // share an 8 KB one, so a durable run writes ~30 % fewer bytes (file and WAL) and runs ~5 % faster.
     database.pragma('page_size = 8192');
     await switchToWal(database);
-    pragmas.push(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    database.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     // A checkpoint copies each page's latest version once: checkpointing every 64 MB instead of every
     // 4 MB coalesces the step log's many rewrites of the same pages (about 1.7× the durable run's rate).
     // In pages: 64 MB whatever the file's page size.
     const pageSize = Number(database.pragma('page_size', { simple: true }));
-    pragmas.push(`wal_autocheckpoint = ${Math.floor((64 * 1024 * 1024) / pageSize)}`);
-    pragmas.push(`journal_size_limit = ${64 * 1024 * 1024}`);
-    for (const pragma of pragmas.slice(1)) database.pragma(pragma);
+    database.pragma(`wal_autocheckpoint = ${Math.floor((64 * 1024 * 1024) / pageSize)}`);
+    database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   } catch (error) {
     throw new StorageError('sqlite', 'open', `cannot open ${options.filename}: ${(error as Error).message}`, {
       cause: error,
     });
   }
   const db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) });
-  const inMemory = options.filename === ':memory:' || options.filename === '';
-  const writer =
-    options.writerThread === false || inMemory
-      ? inThreadWriter(database as unknown as SqliteHandle)
-      : new SqliteWriterThread(options.filename, pragmas);
-  return SqlStore.open(db, 'sqlite', options, writer);
-}
-
-/** Statements prepared on first use (after the migrations made the tables), on the store's connection. */
-function inThreadWriter(database: SqliteHandle): GroupWriter {
-  let write: ((rows: WriteRows[]) => void) | undefined;
-  return {
-    write: (rows) => {
-      write ??= prepareSqliteWrite(database);
-      write(rows);
-    },
-    close: () => undefined,
-  };
+  return SqlStore.open(db, 'sqlite', options, sqliteGroupWriter(database as unknown as SqliteHandle));
 }
 
 /**
