@@ -7,6 +7,7 @@
 //   fsm run apps/etl-demo/etl.yaml --input <50 orders> --storage sqlite:/tmp/src.db --batch-id demo
 //   node bench/scripts/flow-scale.mjs --source /tmp/src.db --storage sqlite:/tmp/1m.db [--count 1000000] [--fill-only|--no-fill]
 //   node bench/scripts/flow-scale.mjs --source /tmp/src.db --storage 'postgres://postgres@127.0.0.1:5432/test?schema=flow1m' [--drop]
+// --fields-only times the data-field searches alone (they read history bodies, not the flow index: no index build).
 import Database from 'better-sqlite3';
 import { ExecutionHistory } from '@fsm/core';
 import { createStorage } from '@fsm/storage';
@@ -131,53 +132,71 @@ if (!flag('no-fill')) {
 let k = 0;
 /** Histories this run adds (deleted again at the end). */
 const late = [];
+const fieldsOnly = flag('fields-only');
 try {
-  await time('first summary (builds the flow index)', () => store.summarizeFlow({}), 1);
-  const flow = await time('summary, whole store', () => store.summarizeFlow({}));
-  console.log(
-    `  ${flow.executions} executions, ${flow.arcs.length} arcs, statuses ${JSON.stringify(flow.statuses)}`,
+  if (!fieldsOnly) {
+    await time('first summary (builds the flow index)', () => store.summarizeFlow({}), 1);
+    const flow = await time('summary, whole store', () => store.summarizeFlow({}));
+    console.log(
+      `  ${flow.executions} executions, ${flow.arcs.length} arcs, statuses ${JSON.stringify(flow.statuses)}`,
+    );
+    await time('summary, one batch', () => store.summarizeFlow({ batchId: 'bulk-3' }));
+    await time('summary, status failed', () => store.summarizeFlow({ status: 'failed' }));
+    // A write to another table: the change mark moves, so the summary runs the index-only check (nothing new).
+    await time('summary after an unrelated write (full check)', async () => {
+      await store.saveCheckpoint({ executionId: `ck-${k}`, fsm: 'x', state: 'a', data: {}, path: [] });
+      await store.deleteCheckpoint(`ck-${k++}`);
+      return store.summarizeFlow({});
+    });
+    await time('search, first page, no filter', () => store.findExecutions({ limit: 50 }));
+    await time('search, status failed', () => store.findExecutions({ status: 'failed', limit: 50 }));
+    await time('search, final state (98 % of the store)', () =>
+      store.findExecutions({ finalState: 'loaded', limit: 50 }),
+    );
+    await time('search, error code', () =>
+      store.findExecutions({ errorCode: 'VALIDATION_FAILED', limit: 50 }),
+    );
+  }
+  const customer = { path: 'customer', value: 'c0042' };
+  const field = await time('search, data field (customer = c0042), first page', () =>
+    store.findExecutions({ field: customer, limit: 50 }),
   );
-  await time('summary, one batch', () => store.summarizeFlow({ batchId: 'bulk-3' }));
-  await time('summary, status failed', () => store.summarizeFlow({ status: 'failed' }));
-  // A write to another table: the change mark moves, so the summary runs the index-only check (nothing new).
-  await time('summary after an unrelated write (full check)', async () => {
-    await store.saveCheckpoint({ executionId: `ck-${k}`, fsm: 'x', state: 'a', data: {}, path: [] });
-    await store.deleteCheckpoint(`ck-${k++}`);
-    return store.summarizeFlow({});
-  });
-  await time('search, first page, no filter', () => store.findExecutions({ limit: 50 }));
-  await time('search, status failed', () => store.findExecutions({ status: 'failed', limit: 50 }));
-  await time('search, final state (98 % of the store)', () =>
-    store.findExecutions({ finalState: 'loaded', limit: 50 }),
+  const { items, nextCursor, ...counted } = field;
+  console.log(`  ${items.length} items, ${JSON.stringify(counted)}`);
+  await time('search, data field, next page', () =>
+    store.findExecutions({ field: customer, limit: 50, cursor: nextCursor }),
   );
-  await time('search, error code', () => store.findExecutions({ errorCode: 'VALIDATION_FAILED', limit: 50 }));
-  const field = await time(
-    'search, data field (customer = c0042)',
-    () => store.findExecutions({ field: { path: 'customer', value: 'c0042' }, limit: 50 }),
-    3,
+  // The inspector names its FSM in every search.
+  await time('search, data field, with the fsm (as the inspector asks)', () =>
+    store.findExecutions({ fsm: bodies.ok.fsm, field: customer, limit: 50 }),
   );
-  console.log(`  ${field.items.length} items, counts ${JSON.stringify(field.counts)}`);
-  await time(
-    'search, data field, no match',
-    () => store.findExecutions({ field: { path: 'customer', value: 'nobody' }, limit: 50 }),
+  await time('search, data field, no match', () =>
+    store.findExecutions({ field: { path: 'customer', value: 'nobody' }, limit: 50 }),
+  );
+  const exact = await time(
+    'search, data field, exact counts (count all)',
+    () => store.findExecutions({ field: customer, limit: 50, exactCounts: true }),
     1,
   );
-  // Last: it moves the newest end time past the bulk run (the next checks read a short window).
-  // One more finished execution each time, ending after everything indexed (a live run's usual second).
-  await time('summary after one new history', async () => {
-    const [, , , startedAt, endedAt, , , body] = row(count + k++, bodies);
-    const history = JSON.parse(body);
-    history.executionId = `late-${k}`;
-    late.push(history.executionId);
-    history.startedAt = startedAt + 60_000;
-    history.endedAt = endedAt + 60_000;
-    await store.save(new ExecutionHistory(history));
-    return store.summarizeFlow({});
-  });
+  console.log(`  counts ${JSON.stringify(exact.counts)}`);
+  if (!fieldsOnly) {
+    // Last: it moves the newest end time past the bulk run (the next checks read a short window).
+    // One more finished execution each time, ending after everything indexed (a live run's usual second).
+    await time('summary after one new history', async () => {
+      const [, , , startedAt, endedAt, , , body] = row(count + k++, bodies);
+      const history = JSON.parse(body);
+      history.executionId = `late-${k}`;
+      late.push(history.executionId);
+      history.startedAt = startedAt + 60_000;
+      history.endedAt = endedAt + 60_000;
+      await store.save(new ExecutionHistory(history));
+      return store.summarizeFlow({});
+    });
+  }
 } finally {
   // The store as it was (the bulk run's minute is the newest again) for the next measurement.
   for (const id of late) await store.delete(id);
-  await time('summary after deleting those', () => store.summarizeFlow({}), 1);
+  if (!fieldsOnly) await time('summary after deleting those', () => store.summarizeFlow({}), 1);
   await store.close();
   if (isPostgres && flag('drop')) {
     const url = new URL(storage);

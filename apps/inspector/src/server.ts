@@ -34,6 +34,11 @@ export interface InspectorOptions {
   liveIntervalMs?: number;
   /** Open live streams at most (default 32): one more is 503, so a page cannot pile up feeds and queries. */
   maxLiveClients?: number;
+  /**
+   * Histories a data-field search reads for its page and for its counts (the store's `scanLimit`; default
+   * the store's, 100 000 on SQL stores): bounds the time of a search on a big store.
+   */
+  fieldScanLimit?: number;
 }
 
 export interface Inspector {
@@ -130,6 +135,12 @@ export function filterFromQuery(params: URLSearchParams, fsm: string): Execution
   if (field !== undefined) filter.field = { path: field, value: params.get('value') ?? '' };
   const cursor = text('cursor');
   if (cursor !== undefined) filter.cursor = cursor;
+  // "count all": every match of a data-field search counted, however long that takes.
+  const exact = text('exactCounts');
+  if (exact !== undefined) {
+    if (exact !== '1' && exact !== 'true') throw new MisuseError(`exactCounts "${exact}" must be 1 or true`);
+    filter.exactCounts = true;
+  }
   const limit = text('limit');
   if (limit !== undefined) {
     const n = Number(limit);
@@ -161,10 +172,13 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     store.summarizeFlow
       ? store.summarizeFlow(filter)
       : scanFlowSummary(everyHistory(store, config.name), filter);
-  const find = (search: ExecutionSearch): Promise<ExecutionSearchPage> =>
-    store.findExecutions
+  const find = (query: ExecutionSearch): Promise<ExecutionSearchPage> => {
+    const search =
+      options.fieldScanLimit === undefined ? query : { ...query, scanLimit: options.fieldScanLimit };
+    return store.findExecutions
       ? store.findExecutions(search)
       : scanExecutions(everyHistory(store, config.name), search);
+  };
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res
@@ -185,7 +199,12 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   }
   const feeds = new Map<string, Feed>();
   const stream = (url: URL, req: IncomingMessage, res: ServerResponse) => {
-    const { cursor: _c, limit: _l, ...filter } = filterFromQuery(url.searchParams, config.name);
+    const {
+      cursor: _c,
+      limit: _l,
+      exactCounts: _e,
+      ...filter
+    } = filterFromQuery(url.searchParams, config.name);
     const key = JSON.stringify(filter);
     if (live.size >= maxLive) return json(res, 503, { error: `${maxLive} live streams are open already` });
     res.writeHead(200, {
@@ -244,7 +263,12 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const api = async (url: URL, req: IncomingMessage, res: ServerResponse) => {
     if (url.pathname === '/api/graph') return json(res, 200, { name: config.name, networks, layout });
     if (url.pathname === '/api/flow') {
-      const { cursor: _c, limit: _l, ...filter } = filterFromQuery(url.searchParams, config.name);
+      const {
+        cursor: _c,
+        limit: _l,
+        exactCounts: _e,
+        ...filter
+      } = filterFromQuery(url.searchParams, config.name);
       return json(res, 200, await flow(filter));
     }
     if (url.pathname === '/api/live') return stream(url, req, res);

@@ -3,7 +3,14 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExecutionHistory, type HistoryStore, loadConfig, SimpleFSM } from '@fsm/core';
+import {
+  ExecutionHistory,
+  type ExecutionSearchPage,
+  type HistoryStore,
+  loadConfig,
+  SimpleFSM,
+  scanExecutions,
+} from '@fsm/core';
 import { createStorage } from '@fsm/storage';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +32,12 @@ const T0 = Date.UTC(2026, 5, 1, 12);
 
 let etl: Inspector;
 let nested: Inspector;
+/** The etl store again, with data-field searches read in windows of 1 000 histories. */
+let windowed: Inspector;
+const WINDOW = 1000;
+const CUSTOMER = { path: 'customer', value: 'cust-5' };
+/** Executions of customer `cust-5`: in the whole store, and in the newest WINDOW. */
+let customerCounts: { all: number; newest: number };
 let browser: Browser;
 let expected: ReturnType<typeof etlHistories>['expected'];
 
@@ -132,6 +145,15 @@ beforeAll(async () => {
   const etlStore = await createStorage(etlUrl);
   const generated = etlHistories(COUNT, 'nightly', T0);
   expected = generated.expected;
+  const newest = [...generated.histories]
+    .sort((a, b) => b.startedAt - a.startedAt || (a.executionId < b.executionId ? 1 : -1))
+    .slice(0, WINDOW);
+  const total = (page: ExecutionSearchPage) =>
+    page.counts.succeeded + page.counts.failed + page.counts.running;
+  customerCounts = {
+    all: total(await scanExecutions(generated.histories, { field: CUSTOMER })),
+    newest: total(await scanExecutions(newest, { field: CUSTOMER })),
+  };
   await saveAll(
     etlStore,
     generated.histories.map((h) => new ExecutionHistory(h)),
@@ -144,12 +166,18 @@ beforeAll(async () => {
 
   etl = await startInspector({ config: etlConfig, storage: etlUrl, webRoot });
   nested = await startInspector({ config: nestedConfig, storage: nestedUrl, webRoot });
+  windowed = await startInspector({ config: etlConfig, storage: etlUrl, webRoot, fieldScanLimit: WINDOW });
   browser = await launch();
 }, 120_000);
 
 afterAll(async () => {
   const failures: unknown[] = [];
-  for (const close of [() => browser?.close(), () => etl?.close(), () => nested?.close()]) {
+  for (const close of [
+    () => browser?.close(),
+    () => etl?.close(),
+    () => nested?.close(),
+    () => windowed?.close(),
+  ]) {
     try {
       await close();
     } catch (error) {
@@ -200,6 +228,33 @@ describe('inspector API', () => {
     expect((await fetch(`${etl.url}/api/executions?field=__proto__&value=1`)).status).toBe(400);
     expect((await fetch(`${etl.url}/api/executions?status=nope`)).status).toBe(400);
     expect((await fetch(`${etl.url}/api/executions/nope`)).status).toBe(404);
+  });
+
+  it('counts a data-field search over the newest histories, all of them on request, and pages past the window', async () => {
+    expect(customerCounts.newest).toBeGreaterThan(0);
+    expect(customerCounts.all).toBeGreaterThan(customerCounts.newest);
+    const get = async (query: string) =>
+      (await (await fetch(`${windowed.url}/api/executions?${query}`)).json()) as ExecutionSearchPage;
+    const field = `field=${CUSTOMER.path}&value=${CUSTOMER.value}`;
+    const first = await get(field);
+    expect(first).toMatchObject({ countsExact: false, countedExecutions: WINDOW });
+    expect(first.counts.succeeded + first.counts.failed).toBe(customerCounts.newest);
+    const all = await get(`${field}&exactCounts=1`);
+    expect(all.countsExact).toBe(true);
+    expect(all.counts.succeeded + all.counts.failed).toBe(customerCounts.all);
+    expect((await fetch(`${windowed.url}/api/executions?${field}&exactCounts=2`)).status).toBe(400);
+    // The oldest record: empty pages of the newer windows lead to it, one window a request.
+    const seen: string[] = [];
+    let cursor = '';
+    let requests = 0;
+    for (; requests < COUNT / WINDOW + 2; requests++) {
+      const page = await get(`field=order_id&value=A-0042${cursor}`);
+      seen.push(...page.items.map((i) => i.executionId));
+      if (!page.nextCursor) break;
+      cursor = `&cursor=${page.nextCursor}`;
+    }
+    expect(seen).toEqual(['nightly:42']);
+    expect(requests).toBeGreaterThan(1);
   });
 });
 
@@ -319,6 +374,35 @@ describe('inspector in the browser', () => {
     expect(await page.locator('#steps li.depth-1').count()).toBe(3);
     await page.screenshot({ path: join(output, 'inspector-etl.png'), fullPage: true });
     expect(statSync(join(output, 'inspector-etl.png')).size).toBeGreaterThan(20_000);
+    await page.close();
+  });
+
+  it('shows a data-field count over the newest histories as a lower bound, and counts all on a click', async () => {
+    const page = await open(windowed);
+    await page.fill('input[name="field"]', CUSTOMER.path);
+    await page.fill('input[name="value"]', CUSTOMER.value);
+    await page.click('#find');
+    await expect
+      .poll(() => page.getAttribute('#filter-counts', 'data-exact'), { timeout: 10_000 })
+      .toBe('false');
+    expect(await page.getAttribute('#filter-counts', 'data-total')).toBe(String(customerCounts.newest));
+    expect(await page.textContent('#filter-counts')).toContain(
+      `≥ ${customerCounts.newest} match — ${customerCounts.newest} in the newest ${await page.evaluate((n) => n.toLocaleString(), WINDOW)} executions`,
+    );
+    await page.click('#count-all');
+    await expect
+      .poll(() => page.getAttribute('#filter-counts', 'data-exact'), { timeout: 10_000 })
+      .toBe('true');
+    expect(await page.getAttribute('#filter-counts', 'data-total')).toBe(String(customerCounts.all));
+    expect(await page.isHidden('#count-all')).toBe(true);
+    // A record older than the window: none on the first page, and a way to search older ones.
+    await page.fill('input[name="field"]', 'order_id');
+    await page.fill('input[name="value"]', 'A-0042');
+    await page.click('#find');
+    await expect.poll(() => page.getAttribute('#filter-counts', 'data-total'), { timeout: 10_000 }).toBe('0');
+    expect(await page.locator('tr.execution').count()).toBe(0);
+    expect(await page.textContent('#more')).toBe('search older…');
+    await page.screenshot({ path: join(output, 'inspector-field-window.png'), fullPage: true });
     await page.close();
   });
 

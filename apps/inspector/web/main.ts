@@ -329,25 +329,56 @@ function filterParams(): URLSearchParams {
   return params;
 }
 
-async function loadExecutions(append = false): Promise<void> {
+interface SearchPage {
+  items: Match[];
+  counts: Record<Status, number>;
+  countsExact: boolean;
+  countedSince?: number;
+  countedExecutions?: number;
+  nextCursor?: string;
+}
+
+/** Whether the counts shown are a "count all" of this search (kept while paging on). */
+let countedAll = false;
+
+function showCounts(page: SearchPage): void {
+  const total = page.counts.succeeded + page.counts.failed + page.counts.running;
+  const counts = $('#filter-counts');
+  counts.className = '';
+  const split = `${page.counts.succeeded} succeeded, ${page.counts.failed} failed, ${page.counts.running} running`;
+  if (page.countsExact) {
+    counts.textContent = `${total} match: ${split}`;
+  } else {
+    // A data-field search on a big store counts the newest histories only: a lower bound, and how far it read.
+    const since =
+      page.countedSince === undefined ? '' : `, since ${new Date(page.countedSince).toLocaleString()}`;
+    counts.textContent = `≥ ${total} match — ${total} in the newest ${(page.countedExecutions ?? 0).toLocaleString()} executions${since}: ${split}`;
+  }
+  counts.dataset.total = String(total);
+  counts.dataset.exact = String(page.countsExact);
+  $('#count-all').hidden = page.countsExact;
+}
+
+/** A new search (`new`), its next page (`more`), or the same search with every match counted (`count-all`). */
+async function loadExecutions(mode: 'new' | 'more' | 'count-all' = 'new'): Promise<void> {
   const params = filterParams();
   params.set('limit', '50');
-  if (append && nextCursor) params.set('cursor', nextCursor);
+  if (mode === 'more' && nextCursor) params.set('cursor', nextCursor);
+  if (mode === 'count-all') params.set('exactCounts', '1');
   const body = $('#executions tbody');
-  let page: { items: Match[]; counts: Record<Status, number>; nextCursor?: string };
+  let page: SearchPage;
   try {
+    if (mode === 'count-all') $('#filter-counts').textContent = 'counting every match…';
     page = await getJson(`/api/executions?${params}`);
   } catch (error) {
     $('#filter-counts').textContent = (error as Error).message;
     $('#filter-counts').className = 'failed';
     return;
   }
-  const total = page.counts.succeeded + page.counts.failed + page.counts.running;
-  const counts = $('#filter-counts');
-  counts.className = '';
-  counts.textContent = `${total} match: ${page.counts.succeeded} succeeded, ${page.counts.failed} failed, ${page.counts.running} running`;
-  counts.dataset.total = String(total);
-  if (!append) body.replaceChildren();
+  // Later pages count the same way as the first: a "count all" stays on the screen.
+  if (mode !== 'more' || !countedAll) showCounts(page);
+  if (mode !== 'more') countedAll = mode === 'count-all';
+  if (mode !== 'more') body.replaceChildren();
   for (const s of page.items) {
     const row = el('tr', { class: 'execution', 'data-id': s.executionId });
     row.append(
@@ -363,7 +394,10 @@ async function loadExecutions(append = false): Promise<void> {
     body.append(row);
   }
   nextCursor = page.nextCursor;
-  $('#more').hidden = nextCursor === undefined;
+  const more = $('#more');
+  more.hidden = nextCursor === undefined;
+  // A short page with a cursor: the search stopped at its window of histories, older ones are not read yet.
+  more.textContent = page.items.length < 50 ? 'search older…' : 'more…';
 }
 
 // ---- one execution -------------------------------------------------------------------------------
@@ -561,7 +595,8 @@ async function main(): Promise<void> {
     event.preventDefault();
     void loadExecutions();
   });
-  $('#more').addEventListener('click', () => void loadExecutions(true));
+  $('#more').addEventListener('click', () => void loadExecutions('more'));
+  $('#count-all').addEventListener('click', () => void loadExecutions('count-all'));
   $('#prev').addEventListener('click', () =>
     showStep(Math.max(0, Number($<HTMLInputElement>('#step-slider').value) - 1)),
   );

@@ -21,6 +21,7 @@ export {
   unpackHistory,
 } from './history/packed.js';
 export {
+  DEFAULT_SCAN_LIMIT,
   decodeSearchCursor,
   type ExecutionFilter,
   type ExecutionMatch,
@@ -36,6 +37,7 @@ export {
   matchesFilter,
   scanExecutions,
   scanFlowSummary,
+  searchScanLimit,
   sortFlowSummary,
   toExecutionMatch,
 } from './history/flow-summary.js';

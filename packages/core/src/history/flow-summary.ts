@@ -53,7 +53,18 @@ export interface ExecutionSearch extends ExecutionFilter {
   limit?: number;
   /** `nextCursor` of the previous page. */
   cursor?: string;
+  /**
+   * A data-field search reads at most this many histories (newest first among those passing the other
+   * conditions) for its page and as many for its counts (default {@link DEFAULT_SCAN_LIMIT}): it answers in
+   * bounded time on a big store. A page cut short this way has `nextCursor` where the reading stopped.
+   */
+  scanLimit?: number;
+  /** Count every match of a data-field search, however many histories that reads (a "count all"). */
+  exactCounts?: boolean;
 }
+
+/** How many histories a data-field search reads for its page, and for its counts, unless told otherwise. */
+export const DEFAULT_SCAN_LIMIT = 100_000;
 
 /** A found execution: its summary plus what the list shows. */
 export interface ExecutionMatch extends HistorySummary {
@@ -63,9 +74,20 @@ export interface ExecutionMatch extends HistorySummary {
 }
 
 export interface ExecutionSearchPage {
+  /** Newest first; fewer than `limit` (even none) with a `nextCursor` when a data-field search hit `scanLimit`. */
   items: ExecutionMatch[];
-  /** Matches of the filter over the whole store, by status. */
+  /** Matches of the filter by status: over the whole store when `countsExact`, else see `countedSince`. */
   counts: Record<ExecutionStatus, number>;
+  /**
+   * False when a data-field search counted only the `countedExecutions` newest histories passing its other
+   * conditions (`scanLimit`), back to `countedSince`: the counts are then a lower bound. Ask again with
+   * `exactCounts: true` for the totals.
+   */
+  countsExact: boolean;
+  /** With `countsExact: false`: the start time (epoch ms) of the oldest history counted. */
+  countedSince?: number;
+  /** With `countsExact: false`: how many histories were read for the counts. */
+  countedExecutions?: number;
   nextCursor?: string;
 }
 
@@ -261,6 +283,7 @@ export async function scanExecutions(
   search: ExecutionSearch = {},
 ): Promise<ExecutionSearchPage> {
   if (search.field) fieldPathSegments(search.field.path);
+  searchScanLimit(search);
   const after = search.cursor === undefined ? undefined : decodeSearchCursor(search.cursor);
   const limit = search.limit ?? 50;
   const counts = emptyStatusCounts();
@@ -275,8 +298,18 @@ export async function scanExecutions(
   }
   page.sort(newerFirst);
   const items = page.slice(0, limit);
-  const result: ExecutionSearchPage = { items, counts };
+  // Every history was read: the counts are exact whatever `scanLimit` says.
+  const result: ExecutionSearchPage = { items, counts, countsExact: true };
   const last = items.at(-1);
   if (page.length > limit && last) result.nextCursor = encodeSearchCursor(last);
   return result;
+}
+
+/** `scanLimit` of a search: a positive integer (MISUSE otherwise), else the default. */
+export function searchScanLimit(search: ExecutionSearch): number {
+  const limit = search.scanLimit ?? DEFAULT_SCAN_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new MisuseError(`scanLimit ${String(search.scanLimit)} must be a positive integer`);
+  }
+  return limit;
 }

@@ -26,7 +26,10 @@ export interface HistoryStore {
    * by the store (SQL) so a million executions never leave the database. Fallback: `scanFlowSummary`.
    */
   summarizeFlow?(filter?: ExecutionFilter): Promise<FlowSummary>;
-  /** Optional: one page of matching executions (newest first) and the filter's counts by status. */
+  /**
+   * Optional: one page of matching executions (newest first) and the filter's counts by status. A data-field
+   * search may read only `scanLimit` histories for each (then `countsExact: false`). Fallback: `scanExecutions`.
+   */
   findExecutions?(search?: ExecutionSearch): Promise<ExecutionSearchPage>;
   close(): Promise<void>;
 }

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsmError } from '../errors/fsm-error.js';
 import { ExecutionHistory } from '../history/execution-history.js';
-import { type ExecutionFilter, scanExecutions, scanFlowSummary } from '../history/flow-summary.js';
+import {
+  type ExecutionFilter,
+  type ExecutionSearch,
+  matchesFilter,
+  scanExecutions,
+  scanFlowSummary,
+} from '../history/flow-summary.js';
 import type { ExecutionHistoryData, ExecutionStatus } from '../history/types.js';
 import type { HistoryStore } from '../interfaces/history-store.js';
 
@@ -87,6 +93,23 @@ export function flowSampleHistories(): ExecutionHistoryData[] {
   return out;
 }
 
+export interface FlowSummarySuiteOptions {
+  /**
+   * The store reads a data-field search in windows of `scanLimit` histories (SQL stores): the suite then
+   * requires `countsExact: false` and pages cut at the window, not just allows them.
+   */
+  windowedFieldSearch?: boolean;
+}
+
+/** The histories a windowed data-field search reads: the newest `scanLimit` passing its other conditions. */
+function searchWindow(histories: ExecutionHistoryData[], search: ExecutionSearch): ExecutionHistoryData[] {
+  const { field: _field, ...others } = search;
+  return histories
+    .filter((h) => matchesFilter(h, others))
+    .sort((a, b) => b.startedAt - a.startedAt || (a.executionId < b.executionId ? 1 : -1))
+    .slice(0, search.scanLimit);
+}
+
 /**
  * Conformance of `summarizeFlow` and `findExecutions` (both optional on `HistoryStore`): counts per
  * arc, state and error code, filters, keyset paging and counts per filter — checked against fixed
@@ -95,6 +118,7 @@ export function flowSampleHistories(): ExecutionHistoryData[] {
 export function describeFlowSummary(
   name: string,
   makeStore: () => Promise<HistoryStore> | HistoryStore,
+  options: FlowSummarySuiteOptions = {},
 ): void {
   describe(`flow summary conformance: ${name}`, () => {
     let store: HistoryStore;
@@ -198,8 +222,67 @@ export function describeFlowSummary(
         const total = Object.values(page.counts).reduce((a, b) => a + b, 0);
         expect(total).toBe(expected);
         expect(page.counts).toEqual(reference.counts);
+        // Twelve histories are well inside the default window: exact, with or without a data field.
+        expect(page.countsExact).toBe(true);
+        expect(page.countedSince).toBeUndefined();
       });
     }
+
+    const windowed: [string, ExecutionSearch][] = [
+      ['the newest histories', { fsm: 'scoring', field: { path: 'vip', value: 'true' }, scanLimit: 5 }],
+      [
+        'the newest histories of a status',
+        { status: 'failed', field: { path: 'customer', value: 'c8' }, scanLimit: 1 },
+      ],
+      ['the newest of a batch', { batchId: 'a', field: { path: 'score', value: '0.9' }, scanLimit: 4 }],
+    ];
+    for (const [label, search] of windowed) {
+      it(`reads a data-field search in windows of scanLimit: ${label}`, async () => {
+        const reference = await scanExecutions(histories, { ...search, limit: 100 });
+        const window = searchWindow(histories, search);
+        const inWindow = await scanExecutions(window, { ...search, limit: 100 });
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 20; pages++) {
+          const page = await find({ ...search, limit: 2, ...(cursor ? { cursor } : {}) });
+          expect(page.items.length).toBeLessThanOrEqual(2);
+          if (page.countsExact) {
+            expect(options.windowedFieldSearch).not.toBe(true);
+            expect(page.counts).toEqual(reference.counts);
+          } else {
+            // Counted over the newest window on every page, whichever page this is.
+            expect(page.counts).toEqual(inWindow.counts);
+            expect(page.countedExecutions).toBe(search.scanLimit);
+            expect(page.countedSince).toBe(window.at(-1)?.startedAt);
+          }
+          if (options.windowedFieldSearch && pages === 0) {
+            expect(page.countsExact).toBe(false);
+            // The first page is the newest window's matches (up to the page size), and goes on.
+            expect(page.items.map((i) => i.executionId)).toEqual(
+              inWindow.items.slice(0, 2).map((i) => i.executionId),
+            );
+            expect(page.nextCursor).toBeDefined();
+          }
+          seen.push(...page.items.map((i) => i.executionId));
+          cursor = page.nextCursor;
+          if (!cursor) break;
+        }
+        // Going on from page to page finds every match once, newest first.
+        expect(seen).toEqual(reference.items.map((i) => i.executionId));
+        // A "count all": every match counted, exact.
+        const all = await find({ ...search, exactCounts: true });
+        expect(all.counts).toEqual(reference.counts);
+        expect(all.countsExact).toBe(true);
+        expect(all.countedSince).toBeUndefined();
+      });
+    }
+
+    it('counts searches without a data field exactly, whatever scanLimit says', async () => {
+      const page = await find({ fsm: 'scoring', status: 'failed', scanLimit: 1, limit: 1 });
+      expect(page.counts).toEqual({ running: 0, succeeded: 0, failed: 4 });
+      expect(page.countsExact).toBe(true);
+      expect(page.items).toHaveLength(1);
+    });
 
     it('pages newest first with a cursor and reports batch, final state and error code', async () => {
       const seen: string[] = [];
@@ -389,6 +472,10 @@ export function describeFlowSummary(
       }
       const error = await find({ cursor: 'not-a-cursor' }).catch((e: unknown) => e);
       expect((error as FsmError).code).toBe('MISUSE');
+      for (const scanLimit of [0, -1, 1.5, Number.NaN]) {
+        const bad = await find({ field: { path: 'a', value: '1' }, scanLimit }).catch((e: unknown) => e);
+        expect((bad as FsmError).code, String(scanLimit)).toBe('MISUSE');
+      }
       // Well-formed JSON, but no start time a store holds: MISUSE here, not a database error.
       for (const position of [
         [1.5, 'x'],

@@ -29,12 +29,18 @@ afterAll(async () => {
 describeFlowSummary('memory', () => new MemoryStore());
 // A fresh store per call: the suite opens more than one.
 describeFlowSummary('file', () => FileStore.open({ directory: join(dir, `file-${++n}`) }));
-describeFlowSummary('sqlite', () => openSqliteStore({ filename: join(dir, `flow-${++n}.db`) }));
-describeFlowSummary('postgres', () => {
-  const schema = `${run}_${++n}`;
-  schemas.push(schema);
-  return openPostgresStore({ connectionString: url, schema });
+describeFlowSummary('sqlite', () => openSqliteStore({ filename: join(dir, `flow-${++n}.db`) }), {
+  windowedFieldSearch: true,
 });
+describeFlowSummary(
+  'postgres',
+  () => {
+    const schema = `${run}_${++n}`;
+    schemas.push(schema);
+    return openPostgresStore({ connectionString: url, schema });
+  },
+  { windowedFieldSearch: true },
+);
 
 // SQLite serializes index updates with `begin immediate` across processes; two connections in one process
 // would block each other's synchronous busy wait (better-sqlite3), so only PostgreSQL is raced here.

@@ -9,10 +9,12 @@ import {
   encodeSearchCursor,
   type FlowSummary,
   fieldPathSegments,
+  searchScanLimit,
   sortFlowSummary,
 } from '@fsm/core';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { toMillis } from '../shared/summaries.js';
+import { fieldMatch, sqlFieldSearch } from './field-search.js';
 import type { StoreTables } from './schema.js';
 
 type Backend = 'sqlite' | 'postgres';
@@ -61,12 +63,7 @@ function whereClause(
         : sql`${bodyText(backend, 'error', 'code')} = ${filter.errorCode}`,
     );
   }
-  if (filter.field !== undefined) {
-    const segments = fieldPathSegments(filter.field.path);
-    conditions.push(
-      sql`coalesce(${bodyText(backend, 'output', 'data', ...segments)}, ${bodyText(backend, 'input', ...segments)}) = ${filter.field.value}`,
-    );
-  }
+  if (filter.field !== undefined) conditions.push(fieldMatch(backend, filter.field));
   return sql.join(conditions, sql` and `);
 }
 
@@ -581,6 +578,7 @@ function indexWhere(filter: ExecutionFilter): RawBuilder<unknown> {
 /** Bad input (a field path, a cursor) fails as MisuseError before any SQL runs, not as a StorageError. */
 export function checkSearch(search: ExecutionSearch = {}): void {
   if (search.field !== undefined) fieldPathSegments(search.field.path);
+  searchScanLimit(search);
   if (search.cursor !== undefined) decodeSearchCursor(search.cursor);
 }
 
@@ -762,6 +760,38 @@ interface MatchRow {
   error_code: string | null;
 }
 
+/** The list entries of some executions, by id (a page's worth: bodies read by primary key). */
+async function matchesById(
+  db: Kysely<StoreTables>,
+  backend: Backend,
+  ids: readonly string[],
+  schema: string | undefined,
+): Promise<MatchRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await sql<MatchRow>`
+    select h.execution_id, h.fsm, h.status, h.started_at, h.ended_at, h.batch_id,
+      ${bodyText(backend, 'finalState')} as final_state, ${bodyText(backend, 'error', 'code')} as error_code
+    from ${historiesTable(schema)} h where ${idIn(backend, 'h.execution_id', ids)}`.execute(db);
+  const byId = new Map(rows.rows.map((row) => [row.execution_id, row]));
+  // In the page's order; one deleted since the window was read is left out.
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+function toMatch(row: MatchRow): ExecutionMatch {
+  const match: ExecutionMatch = {
+    executionId: row.execution_id,
+    fsm: row.fsm,
+    status: row.status as ExecutionStatus,
+    startedAt: Number(row.started_at),
+  };
+  match.cursor = encodeSearchCursor(match);
+  if (row.ended_at !== null) match.endedAt = Number(row.ended_at);
+  if (row.batch_id !== null) match.batchId = row.batch_id;
+  if (row.final_state !== null) match.finalState = row.final_state;
+  if (row.error_code !== null) match.errorCode = row.error_code;
+  return match;
+}
+
 /** One page of matching executions (keyset paging, newest first) and the filter's counts by status. */
 export async function sqlFindExecutions(
   db: Kysely<StoreTables>,
@@ -780,17 +810,33 @@ export async function sqlFindExecutions(
     await ensureFlowIndex(db, backend, schema);
     await refreshFlowIndex(db, backend, schema);
   }
-  const where = whereClause(backend, search, byIndex ? table(schema, 'fsm_flow_indexed') : undefined);
+  const indexed = byIndex ? table(schema, 'fsm_flow_indexed') : undefined;
   const limit = search.limit ?? 50;
   const histories = historiesTable(schema);
   const after = search.cursor === undefined ? undefined : decodeSearchCursor(search.cursor);
+  if (search.field !== undefined) {
+    // Bodies parsed per row: read in a bounded window (see field-search.ts).
+    const { field, ...others } = search;
+    const found = await sqlFieldSearch(
+      db,
+      backend,
+      { ...search, field },
+      {
+        histories,
+        where: whereClause(backend, others, indexed),
+        after,
+      },
+    );
+    const { ids, ...rest } = found;
+    return { items: (await matchesById(db, backend, ids, schema)).map(toMatch), ...rest };
+  }
+  const where = whereClause(backend, search, indexed);
   const before = (alias: 'h' | 's') => {
     if (!after) return sql`1 = 1`;
     const [startedAt, executionId] = [sql.ref(`${alias}.started_at`), sql.ref(`${alias}.execution_id`)];
     return sql`(${startedAt} < ${after.startedAt} or (${startedAt} = ${after.startedAt} and ${executionId} < ${after.executionId}))`;
   };
-  // Newest first through the started index (histories) or a page index (flow index): a full page stops the
-  // scan; a data field reads bodies, newest first, until the page is full.
+  // Newest first through the started index (histories) or a page index (flow index): a full page stops the scan.
   const rows = pageByIndex
     ? await sql<MatchRow>`
       select s.execution_id, s.fsm, s.status, s.started_at, s.ended_at, s.batch_id, s.final_state, s.error_code
@@ -801,6 +847,7 @@ export async function sqlFindExecutions(
         ${bodyText(backend, 'finalState')} as final_state, ${bodyText(backend, 'error', 'code')} as error_code
       from ${histories} h where ${where} and ${before('h')}
       order by h.started_at desc, h.execution_id desc limit ${limit + 1}`.execute(db);
+  // Without a data field the counts read no body (the index, or status and start time): always exact.
   const statusRows = countsByIndex
     ? await indexedStatusCounts(db, backend, search, schema)
     : (
@@ -813,21 +860,8 @@ export async function sqlFindExecutions(
   for (const row of statusRows) {
     if (Object.hasOwn(counts, row.status)) counts[row.status as ExecutionStatus] += Number(row.n);
   }
-  const items = rows.rows.slice(0, limit).map((row) => {
-    const match: ExecutionMatch = {
-      executionId: row.execution_id,
-      fsm: row.fsm,
-      status: row.status as ExecutionStatus,
-      startedAt: Number(row.started_at),
-    };
-    match.cursor = encodeSearchCursor(match);
-    if (row.ended_at !== null) match.endedAt = Number(row.ended_at);
-    if (row.batch_id !== null) match.batchId = row.batch_id;
-    if (row.final_state !== null) match.finalState = row.final_state;
-    if (row.error_code !== null) match.errorCode = row.error_code;
-    return match;
-  });
-  const result: ExecutionSearchPage = { items, counts };
+  const items = rows.rows.slice(0, limit).map(toMatch);
+  const result: ExecutionSearchPage = { items, counts, countsExact: true };
   const last = items.at(-1);
   if (rows.rows.length > limit && last?.cursor) result.nextCursor = last.cursor;
   return result;
