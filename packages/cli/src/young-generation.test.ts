@@ -46,3 +46,45 @@ describe('capYoungGeneration', () => {
     expect(newSpaceAfterChurn(true, ['--max-semi-space-size=64'])).toBeGreaterThan(40);
   });
 });
+
+/**
+ * A fresh process that promotes garbage into the old generation (objects kept across scavenges, then
+ * dropped) while ~10 MB stays live; prints the old space's largest size in MB.
+ */
+function oldSpaceAfterChurn(limit: boolean, execArgv: string[] = []): number {
+  const script = `
+    import { getHeapSpaceStatistics } from 'node:v8';
+    import { limitOldGenerationGrowth } from ${JSON.stringify(module)};
+    const stop = ${limit} ? limitOldGenerationGrowth() : () => undefined;
+    const live = Array.from({ length: 100_000 }, (_, i) => ({ i, s: 'live' + i }));
+    let largest = 0;
+    let held = [];
+    for (let round = 0; round < 800; round++) {
+      for (let i = 0; i < 20_000; i++) held.push({ round, i, s: 'x' + i });
+      if (held.length > 200_000) held = [];
+      const space = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
+      largest = Math.max(largest, space.space_size);
+      if (round % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    stop();
+    console.log(Math.round(largest / 1024 / 1024), live.length);
+  `;
+  const out = execFileSync(process.execPath, [...execArgv, '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+  });
+  return Number(out.trim().split(' ')[0]);
+}
+
+describe('limitOldGenerationGrowth', () => {
+  it('keeps the old generation nearer its live size while garbage is promoted', () => {
+    const unlimited = oldSpaceAfterChurn(false);
+    const limited = oldSpaceAfterChurn(true);
+    expect(limited).toBeLessThan(unlimited * 0.8);
+  });
+
+  it('leaves a process started with its own heap-size flags alone', () => {
+    const own = oldSpaceAfterChurn(true, ['--heap-growing-percent=400']);
+    const limited = oldSpaceAfterChurn(true);
+    expect(own).toBeGreaterThan(limited);
+  });
+});

@@ -6,7 +6,7 @@ import { createFsm, openStorage } from '../load-fsm.js';
 import { ResultWriter } from '../output.js';
 import { formatSummary, newSummary, Progress, tally } from '../progress.js';
 import { parseDuration, parsePositiveInt } from '../parse-duration.js';
-import { capYoungGeneration } from '../young-generation.js';
+import { capYoungGeneration, limitOldGenerationGrowth } from '../young-generation.js';
 
 export interface RunOptions {
   input: string;
@@ -55,6 +55,7 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
   const writer = new ResultWriter(options.output);
   // Constant memory: without this, V8's young generation alone grows to ~130 MB over a long run.
   const uncapYoungGeneration = capYoungGeneration();
+  const unlimitOldGeneration = limitOldGenerationGrowth();
   const progress = new Progress(options.progress);
   const summary = newSummary();
   const started = performance.now();
@@ -92,6 +93,7 @@ export async function runCommand(configPath: string, options: RunOptions): Promi
     throw error;
   } finally {
     uncapYoungGeneration();
+    unlimitOldGeneration();
     progress.stop();
     await fsm.close();
     await storage?.close();
