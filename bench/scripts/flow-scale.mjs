@@ -173,6 +173,14 @@ try {
   await time('search, data field, no match', () =>
     store.findExecutions({ field: { path: 'customer', value: 'nobody' }, limit: 50 }),
   );
+  // The worst case of a window: a value of every record, so no body is skipped unparsed.
+  const everyRecord = { path: 'region', value: bodies.ok.input.region };
+  const common = await time('search, data field of every record, first page', () =>
+    store.findExecutions({ field: everyRecord, limit: 50 }),
+  );
+  await time('search, data field of every record, next page', () =>
+    store.findExecutions({ field: everyRecord, limit: 50, cursor: common.nextCursor }),
+  );
   const exact = await time(
     'search, data field, exact counts (count all)',
     () => store.findExecutions({ field: customer, limit: 50, exactCounts: true }),

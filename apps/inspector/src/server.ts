@@ -36,7 +36,7 @@ export interface InspectorOptions {
   maxLiveClients?: number;
   /**
    * Histories a data-field search reads for its page and for its counts (the store's `scanLimit`; default
-   * the store's, 100 000 on SQL stores): bounds the time of a search on a big store.
+   * the store's, 50 000 on SQL stores): bounds the time of a search on a big store.
    */
   fieldScanLimit?: number;
 }

@@ -64,7 +64,7 @@ export interface ExecutionSearch extends ExecutionFilter {
 }
 
 /** How many histories a data-field search reads for its page, and for its counts, unless told otherwise. */
-export const DEFAULT_SCAN_LIMIT = 100_000;
+export const DEFAULT_SCAN_LIMIT = 50_000;
 
 /** A found execution: its summary plus what the list shows. */
 export interface ExecutionMatch extends HistorySummary {

@@ -12,6 +12,8 @@ import type { ExecutionHistoryData, ExecutionStatus } from '../history/types.js'
 import type { HistoryStore } from '../interfaces/history-store.js';
 
 const T0 = Date.UTC(2026, 1, 1);
+/** Values JSON writes escaped, an object, and a value that is only part of another. */
+const OTHER_INPUT = { note: 'say "hi"\\ é 😀', address: { city: 'Oslo', zip: 1 }, code: 'AB-12' };
 
 /**
  * Twelve executions of a small machine: main start -> (push into `score`: calc -> done) -> ok | bad.
@@ -134,6 +136,7 @@ export function describeFlowSummary(
           fsm: 'other',
           status: 'succeeded',
           startedAt: T0,
+          input: OTHER_INPUT,
           steps: [{ network: 'main', state: 'x', arc: 'x->y', startedAt: T0, endedAt: T0 + 1 }],
         }),
       );
@@ -191,6 +194,9 @@ export function describeFlowSummary(
       expect(failed.statuses.failed).toBe(4);
       const range = { fsm: 'scoring', since: T0 + 3000, until: T0 + 6000 };
       expect((await summarize(range)).executions).toBe(3);
+      const vip = { fsm: 'scoring', field: { path: 'vip', value: 'true' } };
+      expect(await summarize(vip)).toEqual(await scanFlowSummary(histories, vip));
+      expect((await summarize(vip)).executions).toBe(3);
       expect(await summarize({ fsm: 'nothing' })).toEqual({
         executions: 0,
         statuses: { running: 0, succeeded: 0, failed: 0 },
@@ -211,6 +217,9 @@ export function describeFlowSummary(
       ['a field of the final data', { fsm: 'scoring', field: { path: 'score', value: '0.9' } }, 4],
       ['a boolean field', { fsm: 'scoring', field: { path: 'vip', value: 'true' } }, 3],
       ['a missing field', { fsm: 'scoring', field: { path: 'nope.deeper', value: 'x' } }, 0],
+      // `c1` is inside `c10`, `c11` and their messages: text found in a body is no match by itself.
+      ['a value inside others', { fsm: 'scoring', field: { path: 'customer', value: 'c1' } }, 1],
+      ['a value JSON escapes', { fsm: 'scoring', field: { path: 'customer', value: 'c"1\\' } }, 0],
       ['several at once', { fsm: 'scoring', batchId: 'a', status: 'succeeded', finalState: 'ok' }, 4],
     ];
     for (const [label, filter, expected] of filters) {
@@ -276,6 +285,17 @@ export function describeFlowSummary(
         expect(all.countedSince).toBeUndefined();
       });
     }
+
+    it('finds values JSON writes escaped, objects as JSON, and no value by a part of it', async () => {
+      const found = async (path: string, value: string) =>
+        (await find({ fsm: 'other', field: { path, value } })).items.map((i) => i.executionId);
+      expect(await found('note', OTHER_INPUT.note)).toEqual(['other-1']);
+      expect(await found('address', JSON.stringify(OTHER_INPUT.address))).toEqual(['other-1']);
+      expect(await found('address.zip', '1')).toEqual(['other-1']);
+      expect(await found('code', 'AB-12')).toEqual(['other-1']);
+      expect(await found('code', 'AB-1')).toEqual([]);
+      expect(await found('note', 'say')).toEqual([]);
+    });
 
     it('counts searches without a data field exactly, whatever scanLimit says', async () => {
       const page = await find({ fsm: 'scoring', status: 'failed', scanLimit: 1, limit: 1 });

@@ -15,10 +15,11 @@ type Position = { startedAt: number; executionId: string };
 /*
  * A search by a data field parses history bodies: on a store of a million that is seconds (SQLite) to tens of
  * seconds (PostgreSQL) for every match counted. So it reads a *window*: at most `scanLimit` histories, newest
- * first among those passing the search's other conditions (through the started_at index), and takes its page
- * and its counts from it in one statement (each body parsed once). A page cut short by the window continues
- * where the window stopped; counts over a full window are a lower bound (`countsExact: false`), unless the
- * caller asks for every match (`exactCounts`).
+ * first among those passing the search's other conditions (through the started_at index). A first page takes
+ * its page and its counts from one window in one statement (each body tested once); a later page reads its
+ * window in growing chunks until the page is full and counts the newest window again. A page cut short by the
+ * window goes on where the window stopped; counts over a full window are a lower bound (`countsExact: false`),
+ * unless the caller asks for every match (`exactCounts`).
  */
 
 /** A JSON field of the body as text, as `fieldText` shows it (SQL NULL when absent or null). */
@@ -33,11 +34,22 @@ function fieldText(backend: Backend, body: RawBuilder<unknown>, path: string[]):
   return sql`(case json_type(${body}, ${jsonPath}) when 'true' then 'true' when 'false' then 'false' when 'null' then null else cast(json_extract(${body}, ${jsonPath}) as text) end)`;
 }
 
+/** Characters JSON.stringify writes escaped: a value holding one may be spelled otherwise in the body. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: those are the characters JSON escapes
+const ESCAPED_IN_JSON = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /** Whether the history `h` has the field's value: in the final data, else in the input. */
 export function fieldMatch(backend: Backend, field: { path: string; value: string }): RawBuilder<unknown> {
   const segments = fieldPathSegments(field.path);
   const body = backend === 'postgres' ? sql`h.body::json` : sql`h.body`;
-  return sql`coalesce(${fieldText(backend, body, ['output', 'data', ...segments])}, ${fieldText(backend, body, ['input', ...segments])}) = ${field.value}`;
+  const match = sql`coalesce(${fieldText(backend, body, ['output', 'data', ...segments])}, ${fieldText(backend, body, ['input', ...segments])}) = ${field.value}`;
+  if (ESCAPED_IN_JSON.test(field.value)) return match;
+  // Bodies are JSON.stringify's text: a value that matches (string, number, boolean or object, as fieldText
+  // spells it) is in the body verbatim. Looking for it first skips parsing most bodies of a rare value
+  // (1 M on PostgreSQL: 9.4 s -> 2.1 s; a window of 100 000: 1.5 s -> 0.4 s). CASE keeps the order.
+  const contains =
+    backend === 'postgres' ? sql`strpos(h.body, ${field.value}) > 0` : sql`instr(h.body, ${field.value}) > 0`;
+  return sql`(case when ${contains} then ${match} else false end)`;
 }
 
 interface WindowRow {
@@ -118,9 +130,37 @@ export interface FieldSearchResult {
   countedExecutions?: number;
 }
 
+/** The first chunk of a page read apart from its counts; each next one is twice as big (dense matches stop early). */
+const FIRST_CHUNK = 1_000;
+
 /**
- * A data-field search over `where` (the other conditions): the page from one window (from the cursor), the
- * counts from the newest window (the same one on a first page), or from every history with `exactCounts`.
+ * A page's matches from one window (`scanLimit` histories from `after`) read in growing chunks, stopping at
+ * `hits` matches: a page of a common value reads a few hundred bodies, not the whole window.
+ */
+export async function pageInChunks(
+  scan: (after: Position | undefined, scanLimit: number, hits: number) => Promise<FieldWindow>,
+  after: Position | undefined,
+  scanLimit: number,
+  hits: number,
+): Promise<{ hits: Position[]; read: number; oldest?: Position }> {
+  const found: Position[] = [];
+  let read = 0;
+  let oldest: Position | undefined;
+  for (let chunk = FIRST_CHUNK; read < scanLimit && found.length < hits; chunk *= 2) {
+    const size = Math.min(chunk, scanLimit - read);
+    const window = await scan(oldest ?? after, size, hits - found.length);
+    found.push(...window.hits);
+    read += window.read;
+    if (window.oldest) oldest = window.oldest;
+    if (window.read < size) break; // no older history
+  }
+  return oldest ? { hits: found, read, oldest } : { hits: found, read };
+}
+
+/**
+ * A data-field search over `where` (the other conditions). A first page takes its page and counts from one
+ * window from the newest; a later page (or a "count all") reads its page in chunks and counts the newest window
+ * again (or every history), so the counts are the same on every page.
  */
 export async function sqlFieldSearch(
   db: Kysely<StoreTables>,
@@ -131,13 +171,15 @@ export async function sqlFieldSearch(
   const limit = search.limit ?? 50;
   const scanLimit = searchScanLimit(search);
   const match = fieldMatch(backend, search.field);
-  const scan = (after: Position | undefined, hits: number) =>
-    scanFieldWindow(db, { ...options, match, after, scanLimit, hits });
-  const page = await scan(options.after, limit + 1);
+  const scan = (after: Position | undefined, size: number, hits: number) =>
+    scanFieldWindow(db, { ...options, match, after, scanLimit: size, hits });
+  const together = options.after === undefined && !search.exactCounts;
+  const first = together ? await scan(undefined, scanLimit, limit + 1) : undefined;
+  const page = first ?? (await pageInChunks(scan, options.after, scanLimit, limit + 1));
   const items = page.hits.slice(0, limit);
   const result: FieldSearchResult = {
     ids: items.map((h) => h.executionId),
-    counts: page.counts,
+    counts: emptyStatusCounts(),
     countsExact: true,
   };
   const last = items.at(-1);
@@ -149,15 +191,13 @@ export async function sqlFieldSearch(
     const rows = await sql<{ status: string; n: number | string }>`
       select h.status as status, count(*) as n from ${options.histories} h
       where ${options.where} and ${match} group by h.status`.execute(db);
-    result.counts = emptyStatusCounts();
     for (const row of rows.rows) {
       if (Object.hasOwn(result.counts, row.status))
         result.counts[row.status as ExecutionStatus] += Number(row.n);
     }
     return result;
   }
-  // Counts are the whole filter's on every page: a later page counts the newest window again.
-  const counted = options.after === undefined ? page : await scan(undefined, 0);
+  const counted = first ?? (await scan(undefined, scanLimit, 0));
   result.counts = counted.counts;
   if (counted.read >= scanLimit) {
     result.countsExact = false;
