@@ -25,8 +25,8 @@ type Position = { startedAt: number; executionId: string };
 /** A JSON field of the body as text, as `fieldText` shows it (SQL NULL when absent or null). */
 function fieldText(backend: Backend, body: RawBuilder<unknown>, path: string[]): RawBuilder<unknown> {
   if (backend === 'postgres') {
-    // `json`, not `jsonb`: the text is only scanned up to the field, not converted (~1.7x faster on a 1 M
-    // store), and objects come back as stored (JSON.stringify's spelling, as `fieldText` writes them).
+    // `json`, not `jsonb`: the text is checked and scanned, no binary value built (1.5 s instead of 2.5 s for
+    // 100 000 bodies), and objects come back as stored (JSON.stringify's spelling, as `fieldText` writes them).
     return sql`(${body} #>> ${`{${path.join(',')}}`})`;
   }
   const jsonPath = `$.${path.join('.')}`;
@@ -44,8 +44,8 @@ export function fieldMatch(backend: Backend, field: { path: string; value: strin
   const body = backend === 'postgres' ? sql`h.body::json` : sql`h.body`;
   const match = sql`coalesce(${fieldText(backend, body, ['output', 'data', ...segments])}, ${fieldText(backend, body, ['input', ...segments])}) = ${field.value}`;
   if (ESCAPED_IN_JSON.test(field.value)) return match;
-  // Bodies are JSON.stringify's text: a value that matches (string, number, boolean or object, as fieldText
-  // spells it) is in the body verbatim. Looking for it first skips parsing most bodies of a rare value
+  // Bodies are JSON.stringify's text: a value that matches (a string, number or boolean as fieldText spells
+  // it; an object holds quotes) is in the body verbatim. Looking for it first skips parsing most bodies of a rare value
   // (1 M on PostgreSQL: 9.4 s -> 2.1 s; a window of 100 000: 1.5 s -> 0.4 s). CASE keeps the order.
   const contains =
     backend === 'postgres' ? sql`strpos(h.body, ${field.value}) > 0` : sql`instr(h.body, ${field.value}) > 0`;
