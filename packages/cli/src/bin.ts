@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { main } from './main.js';
 
-// The heap's size during long runs is held by capYoungGeneration and limitOldGenerationGrowth
-// (young-generation.ts), which `fsm run` starts: `--max-semi-space-size` set here, after V8 started, would have no effect.
+// The heap during long runs is tuned by tuneHeapForLongRun (heap-tuning.ts), which `fsm run` and `fsm worker`
+// start: `--max-semi-space-size` set here, after V8 started, would have no effect.
 
 // `fsm run … | head` closes the pipe early: stop quietly, as Unix tools do on SIGPIPE, instead of crashing
 // on the unhandled EPIPE. A durable run stopped this way resumes like any interrupted one.

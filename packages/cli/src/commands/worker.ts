@@ -10,7 +10,7 @@ import { parseDuration, parsePositiveInt } from '../parse-duration.js';
 import { formatSummary, newSummary, tally } from '../progress.js';
 import { FsmMetrics, serveMetrics } from '../metrics.js';
 import { startTelemetry } from '../telemetry.js';
-import { capYoungGeneration, limitOldGenerationGrowth } from '../young-generation.js';
+import { tuneHeapForLongRun } from '../heap-tuning.js';
 
 export interface QueueOptions {
   redis: string;
@@ -74,8 +74,7 @@ export async function workerCommand(
   const stopTelemetry = startTelemetry(options, metrics ? [metrics] : []);
   const served = metrics && port !== undefined ? await serveMetrics(metrics.registry, port) : undefined;
   // A worker runs for days: the heap is held as in `fsm run`.
-  const uncapYoungGeneration = capYoungGeneration();
-  const unlimitOldGeneration = limitOldGenerationGrowth();
+  const untuneHeap = tuneHeapForLongRun();
   try {
     const { runner, close } = await runnerFor(configPath, options, resources);
     const worker = runner.worker({ concurrency: parsePositiveInt(options.concurrency, '--concurrency') });
@@ -89,8 +88,7 @@ export async function workerCommand(
     await close();
     process.stderr.write(`fsm worker: stopped after ${worker.processed} records\n`);
   } finally {
-    uncapYoungGeneration();
-    unlimitOldGeneration();
+    untuneHeap();
     await served?.close();
     await stopTelemetry?.();
   }

@@ -35,6 +35,7 @@ import { type BatchOptions, type BatchResult, RefTimeout, runBatch } from './bat
 import { planToDot, planToMermaid } from './graph.js';
 import { type ResultStream, type StreamOptions, runStream } from './stream.js';
 import type { ExecutionResult, FsmOptions, ProcessOptions } from './types.js';
+import { CheckpointRule } from './checkpoint-rule.js';
 
 const ignore = (): void => undefined;
 /** Functions log through context.logger; without a logger given, nothing is printed. */
@@ -137,9 +138,15 @@ export class BaseFsm {
   protected readonly prepared: PreparedFsm;
   private closed = false;
   private closing: AbortController | undefined;
+  /** Set when runs write checkpoints as they go (a checkpointing store and a policy other than `end`). */
+  private readonly pauseRule: CheckpointRule | undefined;
 
   protected constructor(prepared: PreparedFsm) {
     this.prepared = prepared;
+    const { storage, checkpoint } = prepared.options;
+    if (checkpoint !== undefined && checkpoint !== 'end' && isCheckpointStore(storage)) {
+      this.pauseRule = new CheckpointRule(checkpoint === 'every-step' ? 1 : checkpoint.every);
+    }
   }
 
   get name(): string {
@@ -301,7 +308,7 @@ export class BaseFsm {
       options.executionId ?? nextExecutionId(),
       record,
       this.startState(options.initialState, record, options.network, mode),
-      { signal, batch },
+      { signal, batch, pauseRule: this.pauseRule },
     );
     // A caller's own id may name an execution that crashed with a checkpoint; a generated one cannot.
     const mayHaveCheckpoint = options.executionId !== undefined && !knownFresh;
@@ -367,27 +374,11 @@ export class BaseFsm {
     mayHaveCheckpoint: boolean,
   ): Promise<ExecutionResult> {
     const storage = this.prepared.options.storage;
-    const policy = this.prepared.options.checkpoint;
-    const store =
-      policy !== undefined && policy !== 'end' && isCheckpointStore(storage) ? storage : undefined;
+    // Executions of a checkpointing run were made with the rule (see pauseRule), which pauses them.
+    const store = this.pauseRule && isCheckpointStore(storage) ? storage : undefined;
     const written = new WrittenSoFar();
-    if (store) {
-      const every = policy === 'every-step' ? 1 : (policy as { every: number }).every;
-      let arrivals = 0;
-      let protectedEffects = execution.effects;
-      // A checkpoint protects what ran since the previous one from running again after a crash. None is
-      // needed when nothing but conditions ran since (a resume redoes only that pure work), nor when the
-      // record can only finish next (the finishing write covers it).
-      execution.pauseWhen = (state) => {
-        if (execution.effects === protectedEffects) return false;
-        if (execution.depth === 0 && onlyFinishesFrom(state)) return false;
-        if (++arrivals % every !== 0) return false;
-        protectedEffects = execution.effects;
-        return true;
-      };
-      // A batch item can start again from its input record; a single execution needs a checkpoint to be resumable.
-      if (execution.path.length === 0 && !recordItem) await this.checkpoint(store, execution, written);
-    }
+    // A batch item can start again from its input record; a single execution needs a checkpoint to be resumable.
+    if (store && execution.path.length === 0 && !recordItem) await this.checkpoint(store, execution, written);
     let outcome = await drive(execution, signal);
     while (outcome === PAUSED) {
       if (!store) throw new MisuseError('process() cannot pause; use AdvancedFSM for breakpoints');
@@ -515,10 +506,7 @@ export class BaseFsm {
       executionId,
       snapshot.data,
       this.prepared.plan.main.start,
-      {
-        signal,
-        batch: snapshot.batch,
-      },
+      { signal, batch: snapshot.batch, pauseRule: this.pauseRule },
     );
     execution.restore(snapshot);
     try {
@@ -680,19 +668,6 @@ function combineSignals(
   if (timeout) signals.push(timeout);
   if (closing) signals.push(closing);
   return AbortSignal.any(signals);
-}
-
-/** Every arc of the state leads straight to an end state where nothing runs (no function, no resource). */
-function onlyFinishesFrom(state: CompiledState): boolean {
-  if (state.arcs.length === 0) return false;
-  for (const arc of state.arcs) {
-    if (arc.push || arc.transforms.length > 0 || arc.resources.length > 0) return false;
-    const target = arc.target;
-    if (!target.isEnd || target.resources.length > 0) return false;
-    if (target.preValidators.length > 0 || target.transforms.length > 0 || target.validators.length > 0)
-      return false;
-  }
-  return true;
 }
 
 /** A serialization failure (from serializeData, a store, or JSON.stringify): the record's data is at fault. */

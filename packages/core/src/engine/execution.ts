@@ -90,6 +90,11 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/** When a run stops to write a checkpoint: one object per FSM, shared by its executions (no closure per record), keeping its counts on each execution. */
+export interface PauseRule {
+  due(execution: Execution, state: CompiledState): boolean;
+}
+
 /**
  * One record's run through a plan, as an explicit, resumable state machine: `advance()` does all the
  * synchronous work it can and returns a promise only when a function (or resource) is async. The
@@ -143,15 +148,25 @@ export class Execution {
   effects = 0;
   /** Asked at each arrival in a non-end state; true pauses before its arcs are chosen. */
   pauseWhen: ((state: CompiledState) => boolean) | undefined;
+  /** A durable run's checkpoint rule, asked like `pauseWhen`; its counts are the two fields below. */
+  readonly pauseRule: PauseRule | undefined;
+  /** Arrivals the pause rule has counted, and `effects` when it last paused. */
+  ruleArrivals = 0;
+  ruleEffects = 0;
 
   constructor(
     env: ExecutionEnv,
     id: string,
     input: unknown,
     start: CompiledState,
-    options: { signal?: AbortSignal | undefined; batch?: BatchInfo | undefined } = {},
+    options: {
+      signal?: AbortSignal | undefined;
+      batch?: BatchInfo | undefined;
+      pauseRule?: PauseRule | undefined;
+    } = {},
   ) {
     this.env = env;
+    this.pauseRule = options.pauseRule;
     this.id = id;
     this.state = start;
     this.input = input;
@@ -304,7 +319,7 @@ export class Execution {
           }
           this.phase = SELECT;
           this.arcIndex = 0;
-          if (this.pauseWhen?.(state)) return PAUSED;
+          if (this.pauseWhen?.(state) || this.pauseRule?.due(this, state)) return PAUSED;
           break;
         }
         case SELECT: {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const module = fileURLToPath(new URL('./young-generation.ts', import.meta.url));
+const module = fileURLToPath(new URL('./heap-tuning.ts', import.meta.url));
 
 /**
  * A fresh process (its own heap) that keeps ~20 000 objects alive while allocating, so objects survive
@@ -86,5 +86,37 @@ describe('limitOldGenerationGrowth', () => {
     const own = oldSpaceAfterChurn(true, ['--heap-growing-percent=400']);
     const limited = oldSpaceAfterChurn(true);
     expect(own).toBeGreaterThan(limited);
+  });
+});
+
+/** Whether V8 reports pretenuring decisions for a churn of short-lived objects (`--trace-pretenuring`). */
+function pretenures(stop: boolean, execArgv: string[] = []): boolean {
+  const script = `
+    import { stopPretenuring } from ${JSON.stringify(module)};
+    const undo = ${stop} ? stopPretenuring() : () => undefined;
+    let keep = [];
+    const make = (i) => ({ i, s: 'x' + i, a: [i, i + 1] });
+    for (let r = 0; r < 300; r++) {
+      for (let i = 0; i < 20_000; i++) keep.push(make(i));
+      if (keep.length > 400_000) keep = [];
+    }
+    undo();
+  `;
+  const out = execFileSync(
+    process.execPath,
+    [...execArgv, '--trace-pretenuring', '--input-type=module', '-e', script],
+    { encoding: 'utf8' },
+  );
+  return /allocation site/i.test(out);
+}
+
+describe('stopPretenuring', () => {
+  it('turns off allocation-site pretenuring', () => {
+    expect(pretenures(false)).toBe(true);
+    expect(pretenures(true)).toBe(false);
+  });
+
+  it('leaves a process started with its own pretenuring flag alone', () => {
+    expect(pretenures(true, ['--allocation-site-pretenuring'])).toBe(true);
   });
 });
