@@ -106,6 +106,12 @@ async function* everyHistory(store: HistoryStore, fsm: string): AsyncGenerator<E
   }
 }
 
+/** The filter of a flow view (summary or live feed): a search's filter without its paging and counting. */
+function flowFilterFromQuery(params: URLSearchParams, fsm: string): ExecutionFilter {
+  const { cursor: _c, limit: _l, exactCounts: _e, ...filter } = filterFromQuery(params, fsm);
+  return filter;
+}
+
 /** The filter of a request's query string; unknown statuses and bad times are the caller's mistake. */
 export function filterFromQuery(params: URLSearchParams, fsm: string): ExecutionSearch {
   const filter: ExecutionSearch = { fsm };
@@ -199,12 +205,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   }
   const feeds = new Map<string, Feed>();
   const stream = (url: URL, req: IncomingMessage, res: ServerResponse) => {
-    const {
-      cursor: _c,
-      limit: _l,
-      exactCounts: _e,
-      ...filter
-    } = filterFromQuery(url.searchParams, config.name);
+    const filter = flowFilterFromQuery(url.searchParams, config.name);
     const key = JSON.stringify(filter);
     if (live.size >= maxLive) return json(res, 503, { error: `${maxLive} live streams are open already` });
     res.writeHead(200, {
@@ -263,13 +264,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const api = async (url: URL, req: IncomingMessage, res: ServerResponse) => {
     if (url.pathname === '/api/graph') return json(res, 200, { name: config.name, networks, layout });
     if (url.pathname === '/api/flow') {
-      const {
-        cursor: _c,
-        limit: _l,
-        exactCounts: _e,
-        ...filter
-      } = filterFromQuery(url.searchParams, config.name);
-      return json(res, 200, await flow(filter));
+      return json(res, 200, await flow(flowFilterFromQuery(url.searchParams, config.name)));
     }
     if (url.pathname === '/api/live') return stream(url, req, res);
     if (url.pathname === '/api/executions') {
