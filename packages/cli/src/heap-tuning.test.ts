@@ -49,25 +49,30 @@ describe('capYoungGeneration', () => {
 
 /**
  * A fresh process that promotes garbage into the old generation (objects kept across scavenges, then
- * dropped) while ~10 MB stays live; prints the old space's largest size in MB.
+ * dropped) while ~10 MB stays live; prints how many full GCs it took. The tighter the old generation's
+ * growth, the more of them: a count, unlike a heap size, hardly depends on the machine's load.
  */
-function oldSpaceAfterChurn(limit: boolean, execArgv: string[] = []): number {
+function fullGcsDuringChurn(percent: number | undefined, execArgv: string[] = []): number {
   const script = `
-    import { getHeapSpaceStatistics } from 'node:v8';
+    import { PerformanceObserver, constants } from 'node:perf_hooks';
     import { limitOldGenerationGrowth } from ${JSON.stringify(module)};
-    const stop = ${limit} ? limitOldGenerationGrowth() : () => undefined;
+    let full = 0;
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) full++;
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    const stop = ${percent === undefined ? '() => undefined' : `limitOldGenerationGrowth(${percent})`};
     const live = Array.from({ length: 100_000 }, (_, i) => ({ i, s: 'live' + i }));
-    let largest = 0;
     let held = [];
     for (let round = 0; round < 800; round++) {
       for (let i = 0; i < 20_000; i++) held.push({ round, i, s: 'x' + i });
       if (held.length > 200_000) held = [];
-      const space = getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
-      largest = Math.max(largest, space.space_size);
       if (round % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     }
+    await new Promise((resolve) => setTimeout(resolve, 20));
     stop();
-    console.log(Math.round(largest / 1024 / 1024), live.length);
+    observer.disconnect();
+    console.log(full, live.length);
   `;
   const out = execFileSync(process.execPath, [...execArgv, '--input-type=module', '-e', script], {
     encoding: 'utf8',
@@ -76,20 +81,20 @@ function oldSpaceAfterChurn(limit: boolean, execArgv: string[] = []): number {
 }
 
 describe('limitOldGenerationGrowth', () => {
-  it('keeps the old generation nearer its live size while garbage is promoted', () => {
-    const unlimited = oldSpaceAfterChurn(false);
-    const limited = oldSpaceAfterChurn(true);
-    expect(limited).toBeLessThan(unlimited * 0.8);
+  it('sets how far the old generation may grow past what survived the last full GC', () => {
+    const tight = fullGcsDuringChurn(50);
+    const loose = fullGcsDuringChurn(400);
+    expect(tight).toBeGreaterThanOrEqual(loose * 2);
   });
 
   it('leaves a process started with its own heap-size flags alone', () => {
-    const own = oldSpaceAfterChurn(true, ['--heap-growing-percent=400']);
-    const limited = oldSpaceAfterChurn(true);
-    expect(own).toBeGreaterThan(limited);
+    const own = fullGcsDuringChurn(50, ['--heap-growing-percent=400']);
+    const tight = fullGcsDuringChurn(50);
+    expect(tight).toBeGreaterThanOrEqual(own * 2);
   });
 });
 
-/** Whether V8 reports pretenuring decisions for a churn of short-lived objects (`--trace-pretenuring`). */
+/** Whether V8 tracks allocation sites for pretenuring during a churn of objects (`--trace-pretenuring-statistics`). */
 function pretenures(stop: boolean, execArgv: string[] = []): boolean {
   const script = `
     import { stopPretenuring } from ${JSON.stringify(module)};
@@ -104,10 +109,10 @@ function pretenures(stop: boolean, execArgv: string[] = []): boolean {
   `;
   const out = execFileSync(
     process.execPath,
-    [...execArgv, '--trace-pretenuring', '--input-type=module', '-e', script],
+    [...execArgv, '--trace-pretenuring-statistics', '--input-type=module', '-e', script],
     { encoding: 'utf8' },
   );
-  return /allocation site/i.test(out);
+  return /pretenuring:/.test(out);
 }
 
 describe('stopPretenuring', () => {
