@@ -39,6 +39,7 @@ export {
   scanFlowSummary,
   searchScanLimit,
   sortFlowSummary,
+  compareNewestFirst,
   toExecutionMatch,
 } from './history/flow-summary.js';
 export type * from './engine/snapshot.js';

@@ -258,7 +258,11 @@ export function decodeSearchCursor(cursor: string): { startedAt: number; executi
   return { startedAt: parsed[0], executionId: parsed[1] };
 }
 
-function newerFirst(
+/**
+ * The order of every listing and search: newest first, ties on start time by execution id descending (the
+ * SQL stores' `order by started_at desc, execution_id desc`). For stores that sort in memory.
+ */
+export function compareNewestFirst(
   a: { startedAt: number; executionId: string },
   b: { startedAt: number; executionId: string },
 ): number {
@@ -291,12 +295,12 @@ export async function scanExecutions(
   for await (const history of histories) {
     if (!matchesFilter(history, search)) continue;
     counts[history.status]++;
-    if (after !== undefined && newerFirst(after, history) >= 0) continue;
+    if (after !== undefined && compareNewestFirst(after, history) >= 0) continue;
     page.push(toExecutionMatch(history, encodeSearchCursor(history)));
     // Keep only the newest `limit + 1` so a large store does not fill memory.
-    if (page.length > 4 * (limit + 1)) page.sort(newerFirst).splice(limit + 1);
+    if (page.length > 4 * (limit + 1)) page.sort(compareNewestFirst).splice(limit + 1);
   }
-  page.sort(newerFirst);
+  page.sort(compareNewestFirst);
   const items = page.slice(0, limit);
   // Every history was read: the counts are exact whatever `scanLimit` says.
   const result: ExecutionSearchPage = { items, counts, countsExact: true };

@@ -21,9 +21,3 @@ export function decodeCursor(backend: string, cursor: string): CursorPosition {
   if (!Array.isArray(parsed) || typeof parsed[0] !== 'number' || typeof parsed[1] !== 'string') throw fail();
   return { startedAt: parsed[0], executionId: parsed[1] };
 }
-
-/** Newest first; ties on start time ordered by id descending. Matches the SQL ORDER BY of the SQL stores. */
-export function compareNewestFirst(a: CursorPosition, b: CursorPosition): number {
-  if (a.startedAt !== b.startedAt) return b.startedAt - a.startedAt;
-  return a.executionId < b.executionId ? 1 : a.executionId > b.executionId ? -1 : 0;
-}

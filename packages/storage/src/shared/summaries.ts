@@ -1,5 +1,10 @@
-import type { ExecutionHistoryData, HistoryQuery, HistorySummary } from '@fsm/core';
-import { compareNewestFirst, decodeCursor, encodeCursor } from './cursor.js';
+import {
+  compareNewestFirst,
+  type ExecutionHistoryData,
+  type HistoryQuery,
+  type HistorySummary,
+} from '@fsm/core';
+import { decodeCursor, encodeCursor } from './cursor.js';
 
 export function toMillis(value: Date | number): number {
   return value instanceof Date ? value.getTime() : value;

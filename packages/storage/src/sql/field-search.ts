@@ -1,4 +1,5 @@
 import {
+  compareNewestFirst,
   type ExecutionSearch,
   type ExecutionStatus,
   emptyStatusCounts,
@@ -108,15 +109,7 @@ export async function scanFieldWindow(
     else if (row.kind === 'hit') window.hits.push(position());
   }
   // Union branches come back in no promised order: newest first again.
-  window.hits.sort((a, b) =>
-    a.startedAt !== b.startedAt
-      ? b.startedAt - a.startedAt
-      : a.executionId < b.executionId
-        ? 1
-        : a.executionId > b.executionId
-          ? -1
-          : 0,
-  );
+  window.hits.sort(compareNewestFirst);
   return window;
 }
 
