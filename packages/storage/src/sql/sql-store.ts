@@ -69,8 +69,8 @@ export class SqlStore implements HistoryStore, StepLogStore {
   }
 
   /**
-   * Wraps an open kysely instance; the store owns it and destroys it on `close()` (and closes
-   * `groupWriter`, which then commits the step log's groups instead of kysely).
+   * Wraps an open kysely instance; the store owns it and destroys it on `close()`. With `groupWriter`
+   * (SQLite: statements prepared once on the same connection), step-log groups are written through it.
    */
   static async open(
     db: Kysely<StoreTables>,
@@ -433,11 +433,7 @@ export class SqlStore implements HistoryStore, StepLogStore {
     this.closed = true;
     // Writes already submitted are committed (or fail to their callers) before the connection goes.
     await this.writer.drain();
-    try {
-      await this.groupWriter?.close();
-    } finally {
-      await this.db.destroy();
-    }
+    await this.db.destroy();
   }
 
   private async run<T>(operation: string, work: () => Promise<T>): Promise<T> {

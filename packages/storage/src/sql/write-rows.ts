@@ -15,6 +15,4 @@ export type WriteRows =
 /** Commits a group of rows in one transaction (all or none); the SQL store's dialect-specific half. */
 export interface GroupWriter {
   write(rows: WriteRows[]): Promise<void> | void;
-  /** Waits for nothing (the store drains first) and releases what the writer holds. */
-  close(): Promise<void> | void;
 }

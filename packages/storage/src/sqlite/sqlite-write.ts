@@ -61,6 +61,5 @@ export function sqliteGroupWriter(database: SqliteHandle): GroupWriter {
       write ??= prepareSqliteWrite(database);
       write(rows);
     },
-    close: () => undefined,
   };
 }
