@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  isLoopbackHostHeader,
+  isLoopbackName,
   type ExecutionFilter,
   type ExecutionHistoryData,
   type ExecutionSearch,
@@ -56,14 +58,6 @@ const TYPES: Record<string, string> = {
 };
 
 const STATUSES: readonly ExecutionStatus[] = ['running', 'succeeded', 'failed'];
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
-/** The host name of a `Host` header (`name:port`, `[::1]:port`), lower-cased. */
-function hostName(header: string): string {
-  return (
-    header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : (header.split(':')[0] ?? '')
-  ).toLowerCase();
-}
 
 /**
  * Why a request is refused, or undefined. Bound to loopback (the default), the server answers only to a
@@ -73,7 +67,7 @@ function hostName(header: string): string {
  */
 function refusal(req: IncomingMessage, loopbackOnly: boolean, api: boolean): string | undefined {
   const host = req.headers.host ?? '';
-  if (loopbackOnly && !LOOPBACK.has(hostName(host))) return `host "${host}" is not this inspector`;
+  if (loopbackOnly && !isLoopbackHostHeader(host)) return `host "${host}" is not this inspector`;
   if (!api) return undefined;
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return `a ${site} request`;
@@ -171,7 +165,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const liveInterval = options.liveIntervalMs ?? 1000;
   const maxLive = options.maxLiveClients ?? 32;
   const host = options.host ?? '127.0.0.1';
-  const loopbackOnly = LOOPBACK.has(host);
+  const loopbackOnly = isLoopbackName(host);
   const live = new Set<ServerResponse>();
 
   const flow = (filter: ExecutionFilter): Promise<FlowSummary> =>

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FSM_ATTR } from '@fsm/core';
+import { FSM_ATTR, isLoopbackHostHeader, isLoopbackName } from '@fsm/core';
 import type { ResourceManager } from '@fsm/resources';
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -108,7 +108,13 @@ export async function serveMetrics(
   port: number,
   host = '127.0.0.1',
 ): Promise<{ url: string; close(): Promise<void> }> {
+  // Bound to loopback, answer only requests addressed to it (a rebinding web page reads nothing).
+  const loopbackOnly = isLoopbackName(host);
   const server: Server = createServer((req, res) => {
+    if (loopbackOnly && !isLoopbackHostHeader(req.headers.host)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: not addressed to this host\n');
+      return;
+    }
     if (req.url !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
       return;

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -160,6 +161,18 @@ describe('worker metrics', () => {
       expect(text).toContain('fsm_resource_pool_in_use{resource="db"} 1');
       expect(text).toContain('fsm_resource_pool_created{resource="db"} 1');
       expect((await fetch(served.url.replace('/metrics', '/other'))).status).toBe(404);
+      // A page that points its own name at 127.0.0.1 (DNS rebinding) reads nothing.
+      const rebound = await new Promise<number | undefined>((resolve, reject) => {
+        const url = new URL(served.url);
+        request({ host: url.hostname, port: url.port, path: '/metrics', headers: { host: 'evil.example' } })
+          .on('response', (response) => {
+            response.resume();
+            resolve(response.statusCode);
+          })
+          .on('error', reject)
+          .end();
+      });
+      expect(rebound).toBe(403);
     } finally {
       await served.close();
       await resources.releaseAll('owner-1');

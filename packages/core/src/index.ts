@@ -60,6 +60,7 @@ export { FORBIDDEN_KEYS, forbiddenSegment, isForbiddenKey } from './util/safe-ke
 export { delay } from './util/delay.js';
 export { onAbort } from './util/abort-hub.js';
 export { retryAfterMs } from './util/retry-after.js';
+export { isLoopbackHostHeader, isLoopbackName } from './util/loopback-host.js';
 export {
   type FetchRetryOptions,
   fetchWithRetries,
