@@ -44,7 +44,7 @@ function program(setCode: (code: number) => void): Command {
     .option(
       '-c, --concurrency <n>',
       'records in flight (their I/O waits overlap: a write-behind transaction takes the rows of all of them)',
-      '128',
+      '64',
     )
     .option('--allow-code', 'allow inline JavaScript and custom modules in the config')
     .option('--functions <module>', 'ES module whose exported functions are registered (needs --allow-code)')
