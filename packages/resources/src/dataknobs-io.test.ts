@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { SimpleFSM } from '@fsm/core';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type DatabaseProviderOptions, databaseProvider } from './database/database-provider.js';
+import { databaseProvider } from './database/database-provider.js';
 import { defaultResourceTypes, resourceFunctions } from './index.js';
+import { testServers } from './database/test-support/servers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-dk-io-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,23 +23,7 @@ const oneState = (resource: Record<string, unknown>, transform: Record<string, u
   ],
 });
 
-const servers: { name: string; options: DatabaseProviderOptions; config: Record<string, unknown> }[] = [
-  {
-    name: 'sqlite',
-    options: { dialect: 'sqlite', filename: join(dir, 'ref.sqlite') },
-    config: { dialect: 'sqlite', path: join(dir, 'ref.sqlite') },
-  },
-  {
-    name: 'postgres',
-    options: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
-    config: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
-  },
-  {
-    name: 'mariadb',
-    options: { dialect: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
-    config: { backend: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
-  },
-];
+const servers = testServers(join(dir, 'ref.sqlite'));
 
 for (const server of servers) {
   describe(`dataknobs enrichers on ${server.name}`, () => {

@@ -5,29 +5,14 @@ import { SimpleFSM } from '@fsm/core';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultResourceTypes, resourceFunctions } from '../index.js';
-import { type DatabaseProviderOptions, databaseProvider } from './database-provider.js';
+import { databaseProvider } from './database-provider.js';
+import { testServers } from './test-support/servers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-dk-db-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const table = `dk_${process.pid}_${Date.now().toString(36)}`;
 
-const servers: { name: string; options: DatabaseProviderOptions; config: Record<string, unknown> }[] = [
-  {
-    name: 'sqlite',
-    options: { dialect: 'sqlite', filename: join(dir, 'db.sqlite') },
-    config: { dialect: 'sqlite', path: join(dir, 'db.sqlite') },
-  },
-  {
-    name: 'postgres',
-    options: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
-    config: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
-  },
-  {
-    name: 'mariadb',
-    options: { dialect: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
-    config: { backend: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
-  },
-];
+const servers = testServers(join(dir, 'db.sqlite'));
 
 /** A dataknobs-format config: each state runs one member of dataknobs' database library. */
 const config = (db: Record<string, unknown>) => ({

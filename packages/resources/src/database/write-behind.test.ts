@@ -6,37 +6,38 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultResourceTypes, resourceFunctions } from '../index.js';
 import { ResourceManager } from '../resource-manager.js';
-import { type DatabaseHandle, type DatabaseProviderOptions, databaseProvider } from './database-provider.js';
+import { type DatabaseHandle, databaseProvider } from './database-provider.js';
 import type { WriteBehind } from './write-behind.js';
+import { type TestServer, testServers } from './test-support/servers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-write-behind-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let tables = 0;
 const newTable = () => `wb_${process.pid}_${Date.now().toString(36)}_${tables++}`;
 
-const servers: { name: string; options: DatabaseProviderOptions; config: Record<string, unknown> }[] = [
-  {
-    name: 'sqlite',
-    options: { dialect: 'sqlite', filename: join(dir, 'wb.sqlite') },
-    config: { dialect: 'sqlite', path: join(dir, 'wb.sqlite') },
-  },
-  {
-    name: 'postgres',
-    options: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
-    config: { dialect: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
-  },
-  {
-    name: 'mariadb',
-    options: { dialect: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
-    config: { dialect: 'mariadb', host: '127.0.0.1', port: 3306, user: 'root', database: 'test' },
-  },
-];
+const servers = testServers(join(dir, 'wb.sqlite'));
 
 /** A table whose `amount` must not be negative: a negative amount is a row the database refuses. */
 async function createTable(handle: DatabaseHandle, table: string): Promise<void> {
   await sql`create table ${sql.table(table)} (id varchar(32) primary key, amount integer not null check (amount >= 0), note varchar(32))`.execute(
     handle.db,
   );
+}
+
+/** Runs `body` on a new table of `server`, with a handle of its own to read it; drops the table after. */
+async function withTable(
+  server: TestServer,
+  body: (table: string, admin: DatabaseHandle) => Promise<void>,
+): Promise<void> {
+  const table = newTable();
+  const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
+  await createTable(admin, table);
+  try {
+    await body(table, admin);
+  } finally {
+    await sql`drop table ${sql.table(table)}`.execute(admin.db);
+    await admin.db.destroy();
+  }
 }
 
 async function rowsOf(
@@ -93,10 +94,7 @@ function grabber() {
 describe('write-behind batching on a shared SQLite handle', () => {
   it('records waiting for their commit hold no pool slot: batches grow past the pool size', async () => {
     const sqlite = servers[0] as (typeof servers)[number];
-    const table = newTable();
-    const admin = await databaseProvider({ ...sqlite.options, batchSize: 1 }).create();
-    await createTable(admin, table);
-    try {
+    await withTable(sqlite, async (table, admin) => {
       const { seen, functions } = grabber();
       const fsm = await SimpleFSM.create(loadConfig(sqlite.config, table, {}, 2), {
         resourceTypes: defaultResourceTypes,
@@ -113,21 +111,15 @@ describe('write-behind batching on a shared SQLite handle', () => {
       // A pool of 2 exclusive handles would commit at most 2 rows per transaction (≥ 500 batches).
       expect(stats?.batches).toBeLessThan(100);
       await fsm.close();
-    } finally {
-      await sql`drop table ${sql.table(table)}`.execute(admin.db);
-      await admin.db.destroy();
-    }
+    });
   });
 });
 
 describe('write-behind on SQLite runs batches on the better-sqlite3 connection itself', () => {
   it('after the first batch (SQL built by kysely): one transaction per batch, a refused row fails alone', async () => {
     const sqlite = servers[0] as (typeof servers)[number];
-    const table = newTable();
-    const provider = databaseProvider({ ...sqlite.options, batchSize: 100, batchMaxDelayMs: 10_000 });
-    const admin = await databaseProvider({ ...sqlite.options, batchSize: 1 }).create();
-    await createTable(admin, table);
-    try {
+    await withTable(sqlite, async (table, admin) => {
+      const provider = databaseProvider({ ...sqlite.options, batchSize: 100, batchMaxDelayMs: 10_000 });
       const handle = await provider.create();
       const writer = handle.writer;
       if (!writer) throw new Error('no writer');
@@ -152,21 +144,15 @@ describe('write-behind on SQLite runs batches on the better-sqlite3 connection i
       expect(writer.stats()).toMatchObject({ rows: 23, failed: 1 });
       await provider.destroy(handle);
       await provider.close?.();
-    } finally {
-      await sql`drop table ${sql.table(table)}`.execute(admin.db);
-      await admin.db.destroy();
-    }
+    });
   });
 });
 
 for (const server of servers) {
   describe(`write-behind batching on ${server.name}`, () => {
     it('8 concurrent records × 1000: every row exactly once, in far fewer transactions than rows', async () => {
-      const table = newTable();
-      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
-      await createTable(admin, table);
-      const manager = new ResourceManager();
-      try {
+      await withTable(server, async (table, admin) => {
+        const manager = new ResourceManager();
         const { seen, functions } = grabber();
         const fsm = await SimpleFSM.create(loadConfig(server.config, table), {
           resourceTypes: defaultResourceTypes,
@@ -190,18 +176,12 @@ for (const server of servers) {
         // Four pooled connections: up to four records wait on one transaction together.
         expect(stats?.batches).toBeLessThan(600);
         await fsm.close();
-      } finally {
-        await sql`drop table ${sql.table(table)}`.execute(admin.db);
-        await admin.db.destroy();
-      }
+      });
     });
 
     it('a row the database refuses fails only its record, with its own typed error; the others commit', async () => {
-      const table = newTable();
-      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
-      await createTable(admin, table);
-      const manager = new ResourceManager();
-      try {
+      await withTable(server, async (table, admin) => {
+        const manager = new ResourceManager();
         // Ten connections, a long delay: rows of up to ten records share a transaction, which the bad row fails.
         const { seen, functions } = grabber();
         const fsm = await SimpleFSM.create(
@@ -232,17 +212,11 @@ for (const server of servers) {
         const rows = await rowsOf(admin, table);
         expect(rows.map((r) => r.id)).toEqual(records.filter((r) => r.id !== 'r17').map((r) => r.id));
         await fsm.close();
-      } finally {
-        await sql`drop table ${sql.table(table)}`.execute(admin.db);
-        await admin.db.destroy();
-      }
+      });
     });
 
     it("db_insert without fields writes each record's own columns; batch_size 1 writes without the batcher", async () => {
-      const table = newTable();
-      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
-      await createTable(admin, table);
-      try {
+      await withTable(server, async (table, admin) => {
         for (const batchSize of [500, 1]) {
           const { seen, functions } = grabber();
           const config = loadConfig(server.config, table);
@@ -275,18 +249,12 @@ for (const server of servers) {
           { id: '500-b', amount: 2, note: 'with a note' },
           { id: '500-c', amount: 3, note: null },
         ]);
-      } finally {
-        await sql`drop table ${sql.table(table)}`.execute(admin.db);
-        await admin.db.destroy();
-      }
+      });
     });
 
     it('upserts of one key in one batch keep arrival order: the last writer wins', async () => {
-      const table = newTable();
-      const provider = databaseProvider({ ...server.options, batchSize: 100, batchMaxDelayMs: 10_000 });
-      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
-      await createTable(admin, table);
-      try {
+      await withTable(server, async (table, admin) => {
+        const provider = databaseProvider({ ...server.options, batchSize: 100, batchMaxDelayMs: 10_000 });
         const handle = await provider.create();
         const writer = handle.writer;
         if (!writer) throw new Error('no writer');
@@ -301,18 +269,12 @@ for (const server of servers) {
           { id: 'other', amount: 1, note: null },
         ]);
         expect(writer.stats()).toMatchObject({ batches: 1, rows: 11, failed: 0 });
-      } finally {
-        await sql`drop table ${sql.table(table)}`.execute(admin.db);
-        await admin.db.destroy();
-      }
+      });
     });
 
     it('close writes the rows still queued; a record aborted while queued leaves its batch', async () => {
-      const table = newTable();
-      const provider = databaseProvider({ ...server.options, batchSize: 1000, batchMaxDelayMs: 60_000 });
-      const admin = await databaseProvider({ ...server.options, batchSize: 1 }).create();
-      await createTable(admin, table);
-      try {
+      await withTable(server, async (table, admin) => {
+        const provider = databaseProvider({ ...server.options, batchSize: 1000, batchMaxDelayMs: 60_000 });
         const handle = await provider.create();
         const writer = handle.writer;
         if (!writer) throw new Error('no writer');
@@ -333,10 +295,7 @@ for (const server of servers) {
         expect(outcomes.sort()).toEqual(['a committed', 'b aborted while queued', 'c committed']);
         expect((await rowsOf(admin, table)).map((r) => r.id)).toEqual(['a', 'c']);
         await expect(writer.write(lane, ['d', 1])).rejects.toMatchObject({ code: 'RESOURCE_UNAVAILABLE' });
-      } finally {
-        await sql`drop table ${sql.table(table)}`.execute(admin.db);
-        await admin.db.destroy();
-      }
+      });
     });
   });
 }
