@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { abortListenerCount } from '../util/test-support/abort-listeners.js';
 import { runStream } from './stream.js';
 import type { ExecutionResult } from './types.js';
 
@@ -12,26 +13,10 @@ const ok = (record: unknown): ExecutionResult => ({
   durationMs: 0,
 });
 
-/** Counts the `abort` listeners put on and taken off a signal. */
-function listenerCount(signal: AbortSignal): () => number {
-  let count = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => {
-    count++;
-    add(...args);
-  }) as AbortSignal['addEventListener'];
-  signal.removeEventListener = ((...args: Parameters<AbortSignal['removeEventListener']>) => {
-    count--;
-    remove(...args);
-  }) as AbortSignal['removeEventListener'];
-  return () => count;
-}
-
 describe('runStream signals', () => {
   it('records get a signal that follows the caller’s; nothing stays on the caller’s signal after the stream', async () => {
     const caller = new AbortController();
-    const listeners = listenerCount(caller.signal);
+    const listeners = abortListenerCount(caller.signal);
     const seen: AbortSignal[] = [];
     const stream = runStream(
       async (record, signal) => {

@@ -5,21 +5,10 @@ import { describe, expect, it, vi } from 'vitest';
 import type { FunctionRef } from '../config/types.js';
 import { ConfigError } from '../errors/errors.js';
 import { createFunctionResolver } from './resolver.js';
+import { testContext } from './test-support/context.js';
 import type { FunctionContext } from './types.js';
 
-const noop = (): void => undefined;
-const ctx = (params: Record<string, unknown> = {}): FunctionContext => ({
-  state: 's',
-  network: 'main',
-  executionId: 'e',
-  params,
-  resources: { get: () => undefined as never, has: () => false },
-  signal: new AbortController().signal,
-  batch: undefined,
-  logger: { debug: noop, info: noop, warn: noop, error: noop },
-  lastError: undefined,
-  variables: {},
-});
+const ctx = (params: Record<string, unknown> = {}): FunctionContext => ({ ...testContext, params });
 
 async function issueOf(promise: Promise<unknown>): Promise<ConfigError> {
   const error = await promise.then(

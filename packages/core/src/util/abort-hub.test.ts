@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { onAbort } from './abort-hub.js';
+import { abortListenerCount } from './test-support/abort-listeners.js';
 
-/** How many `abort` listeners a signal has (counted through its own add/remove calls). */
+/** How many `abort` listeners a signal has. */
 function counted(signal: AbortSignal): { listeners: () => number } {
-  let count = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => {
-    count++;
-    add(...args);
-  }) as AbortSignal['addEventListener'];
-  signal.removeEventListener = ((...args: Parameters<AbortSignal['removeEventListener']>) => {
-    count--;
-    remove(...args);
-  }) as AbortSignal['removeEventListener'];
-  return { listeners: () => count };
+  return { listeners: abortListenerCount(signal) };
 }
 
 describe('onAbort', () => {
