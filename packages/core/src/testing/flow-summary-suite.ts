@@ -340,48 +340,26 @@ export function describeFlowSummary(
         expect(before.states.find((s) => s.state === 'start')?.visits).toBe(2);
         // The running one finishes; the first is saved again as failed in `start`; a new one arrives.
         await other.save(new ExecutionHistory(structuredClone(second)));
-        await other.save(
-          new ExecutionHistory({
-            ...structuredClone(first),
-            status: 'failed',
-            endedAt: (first.endedAt ?? 0) + 5,
-            error: { code: 'REDONE', message: 'ran again and failed' },
-            steps: [
-              {
-                network: 'main',
-                state: 'start',
-                startedAt: first.startedAt,
-                endedAt: first.startedAt + 1,
-                error: { code: 'REDONE', message: 'x' },
-              },
-            ],
-          }),
-        );
+        const redone: ExecutionHistoryData = {
+          ...structuredClone(first),
+          status: 'failed',
+          endedAt: (first.endedAt ?? 0) + 5,
+          error: { code: 'REDONE', message: 'ran again and failed' },
+          steps: [
+            {
+              network: 'main',
+              state: 'start',
+              startedAt: first.startedAt,
+              endedAt: first.startedAt + 1,
+              error: { code: 'REDONE', message: 'x' },
+            },
+          ],
+        };
+        await other.save(new ExecutionHistory(structuredClone(redone)));
         const third = flowSampleHistories()[3] as ExecutionHistoryData;
         await other.save(new ExecutionHistory(structuredClone(third)));
         const after = await other.summarizeFlow({ fsm: 'scoring' });
-        const expected = await scanFlowSummary(
-          [
-            {
-              ...first,
-              status: 'failed',
-              endedAt: (first.endedAt ?? 0) + 5,
-              error: { code: 'REDONE', message: 'ran again and failed' },
-              steps: [
-                {
-                  network: 'main',
-                  state: 'start',
-                  startedAt: first.startedAt,
-                  endedAt: first.startedAt + 1,
-                  error: { code: 'REDONE', message: 'x' },
-                },
-              ],
-            },
-            second,
-            third,
-          ],
-          { fsm: 'scoring' },
-        );
+        const expected = await scanFlowSummary([redone, second, third], { fsm: 'scoring' });
         expect(after).toEqual(expected);
         expect(after.errors).toEqual([{ code: 'REDONE', count: 1 }]);
         if (other.findExecutions) {
