@@ -130,6 +130,24 @@ async function createBroker(config: FsmConfig, options: FsmOptions): Promise<Res
   return broker;
 }
 
+/** How `runOne` runs a record, beyond its options. */
+interface RunHow {
+  /** Where the start state is looked for; `batch` with a batch, else `single`. */
+  mode?: ProcessingMode;
+  /** Write the record's batch item when it finishes (durable batches and streams). */
+  recordItem?: boolean;
+  /** The caller's signal already follows `close()`: no per-record signal combining. */
+  signalFollowsClose?: boolean;
+  /** No checkpoint can exist under `options.executionId` (a batch item not started before). */
+  knownFresh?: boolean;
+}
+
+// Shared, not made per record.
+const PLAIN_RUN: RunHow = {};
+const FOLLOWING_CLOSE: RunHow = { signalFollowsClose: true };
+const DURABLE_ITEM: RunHow = { recordItem: true, signalFollowsClose: true };
+const FRESH_DURABLE_ITEM: RunHow = { recordItem: true, signalFollowsClose: true, knownFresh: true };
+
 /**
  * What SimpleFSM and AdvancedFSM share: a compiled config run one record at a time, in batches or as a
  * stream. `process()` returns failures as results and throws only for misuse.
@@ -211,7 +229,7 @@ export class BaseFsm {
     this.assertOpen();
     return runBatch(
       (record, batch, signal) =>
-        this.runOne(record, itemOptions(signal, options.recordTimeoutMs), batch, 'batch', false, true),
+        this.runOne(record, itemOptions(signal, options.recordTimeoutMs), batch, FOLLOWING_CLOSE),
       records,
       this.followingClose(options),
     );
@@ -225,7 +243,7 @@ export class BaseFsm {
     this.assertOpen();
     return runStream(
       (record, signal) =>
-        this.runOne(record, itemOptions(signal, options.recordTimeoutMs), undefined, 'single', false, true),
+        this.runOne(record, itemOptions(signal, options.recordTimeoutMs), undefined, FOLLOWING_CLOSE),
       source,
       this.followingClose(options),
     );
@@ -292,12 +310,9 @@ export class BaseFsm {
     record: unknown,
     options: ProcessOptions,
     batch: BatchInfo | undefined,
-    mode: ProcessingMode = batch ? 'batch' : 'single',
-    recordItem = false,
-    signalFollowsClose = false,
-    /** The caller knows no checkpoint exists under `options.executionId` (a batch item not started before). */
-    knownFresh = false,
+    how: RunHow = PLAIN_RUN,
   ): Promise<ExecutionResult> {
+    const { mode = batch ? 'batch' : 'single', recordItem = false, signalFollowsClose = false } = how;
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? this.prepared.plan.timeoutMs;
     const timer = timeoutMs === undefined ? undefined : new RefTimeout(timeoutMs);
@@ -311,7 +326,7 @@ export class BaseFsm {
       { signal, batch, pauseRule: this.pauseRule },
     );
     // A caller's own id may name an execution that crashed with a checkpoint; a generated one cannot.
-    const mayHaveCheckpoint = options.executionId !== undefined && !knownFresh;
+    const mayHaveCheckpoint = options.executionId !== undefined && how.knownFresh !== true;
     try {
       // No closure or span object per record unless tracing is on.
       return await (this.prepared.tracing
@@ -482,9 +497,9 @@ export class BaseFsm {
   protected async resumeExecution(
     executionId: string,
     options: Omit<ProcessOptions, 'executionId' | 'initialState'> = {},
-    recordItem = false,
-    signalFollowsClose = false,
+    how: Pick<RunHow, 'recordItem' | 'signalFollowsClose'> = PLAIN_RUN,
   ): Promise<ExecutionResult> {
+    const { recordItem = false, signalFollowsClose = false } = how;
     this.assertOpen();
     const storage = this.checkpointStorage('resume()');
     const finished = await this.finishedResult(storage, executionId, recordItem);
@@ -548,9 +563,14 @@ export class BaseFsm {
       const finished = await this.finishedResult(storage, executionId, true);
       if (finished) return finished;
       if (await storage.loadCheckpoint(executionId))
-        return this.resumeExecution(executionId, options, true, true);
+        return this.resumeExecution(executionId, options, DURABLE_ITEM);
     }
-    return this.runOne(record, { ...options, executionId }, batch, 'batch', true, true, !maybeStarted);
+    return this.runOne(
+      record,
+      { ...options, executionId },
+      batch,
+      maybeStarted ? DURABLE_ITEM : FRESH_DURABLE_ITEM,
+    );
   }
 
   /**
