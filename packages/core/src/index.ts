@@ -13,11 +13,15 @@ export { isCheckpointStore, isStepLogStore } from './interfaces/history-store.js
 export { assembleStepLog, buildStepTree, flattenSteps } from './history/step-log.js';
 export type * from './history/types.js';
 export { ExecutionHistory } from './history/execution-history.js';
+export { type FinishedHistoryFields, isFinishedHistory, resultOfHistory } from './history/batch-result.js';
 export {
+  type IndexedHistoryFields,
   isPackedHistory,
+  type PackedHistoryBody,
   type PackedHistoryData,
   type PackedStep,
   packHistory,
+  packHistoryBody,
   unpackHistory,
 } from './history/packed.js';
 export {

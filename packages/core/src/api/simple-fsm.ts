@@ -13,6 +13,7 @@ import { drive, driveSync } from '../engine/drive.js';
 import { Execution, type ExecutionEnv, PAUSED } from '../engine/execution.js';
 import { compileJsonSchema, createFunctionResolver } from '../functions/index.js';
 import type { BatchInfo, FsmLogger } from '../functions/types.js';
+import { type FinishedHistoryFields, isFinishedHistory, resultOfHistory } from '../history/batch-result.js';
 import { ExecutionHistory } from '../history/execution-history.js';
 import {
   type BatchItemRecord,
@@ -453,8 +454,18 @@ export class BaseFsm {
     const storage = this.prepared.options.storage;
     if (!storage) return;
     let batchItem: FinishedExecution['batchItem'];
+    let itemInHistory = false;
     if (recordItem && result.batchId !== undefined && result.itemIndex !== undefined) {
-      const { history: _omit, ...stored } = result;
+      // The item is the history's result when the history is of this item: a store may then keep only a mark.
+      itemInHistory =
+        history !== undefined &&
+        isFinishedHistory(history) &&
+        history.executionId === result.executionId &&
+        history.batchId === result.batchId &&
+        history.itemIndex === result.itemIndex;
+      const stored = itemInHistory
+        ? resultOfHistory(history as ExecutionHistory & FinishedHistoryFields, result.durationMs)
+        : withoutHistory(result);
       batchItem = {
         batchId: result.batchId,
         itemIndex: result.itemIndex,
@@ -467,6 +478,7 @@ export class BaseFsm {
       const finished: FinishedExecution = { executionId: result.executionId };
       if (history) finished.history = history;
       if (batchItem) finished.batchItem = batchItem;
+      if (itemInHistory) finished.itemInHistory = true;
       // Two deletes per record saved when nothing was ever checkpointed under this id.
       if (!checkpointed) finished.checkpointed = false;
       await storage.finishExecution(finished);
@@ -540,7 +552,7 @@ export class BaseFsm {
     recordItem: boolean,
   ): Promise<ExecutionResult | undefined> {
     const history = await storage.load(executionId);
-    if (!history || history.status === 'running' || !history.output) return undefined;
+    if (!history || !isFinishedHistory(history)) return undefined;
     const result = resultFromHistory(history);
     await this.finishRecord(result, undefined, recordItem);
     return result;
@@ -802,20 +814,13 @@ function itemOptions(signal: AbortSignal | undefined, timeoutMs: number | undefi
   return options;
 }
 
-function resultFromHistory(history: ExecutionHistory): ExecutionResult {
-  const output = history.output as NonNullable<ExecutionHistory['output']>;
-  const result: ExecutionResult = {
-    success: history.status === 'succeeded',
-    finalState: history.finalState ?? '',
-    data: output.data,
-    path: output.path,
-    executionId: history.executionId,
-    transitions: output.transitions,
-    durationMs: (history.endedAt ?? history.startedAt) - history.startedAt,
-    history,
-  };
-  if (history.error) result.error = history.error;
-  if (history.batchId !== undefined) result.batchId = history.batchId;
-  if (history.itemIndex !== undefined) result.itemIndex = history.itemIndex;
+function withoutHistory(result: ExecutionResult): ExecutionResult {
+  const { history: _omit, ...stored } = result;
+  return stored;
+}
+
+function resultFromHistory(history: ExecutionHistory & FinishedHistoryFields): ExecutionResult {
+  const result = resultOfHistory(history, (history.endedAt ?? history.startedAt) - history.startedAt);
+  result.history = history;
   return result;
 }

@@ -30,6 +30,34 @@ export function packHistory(history: ExecutionHistoryData): PackedHistoryData {
   };
 }
 
+/** The fields of a history a store keeps in columns of its own (ids, status, times, batch). */
+export type IndexedHistoryFields = Pick<
+  ExecutionHistoryData,
+  'executionId' | 'fsm' | 'status' | 'startedAt' | 'endedAt' | 'batchId' | 'itemIndex'
+>;
+
+/** A packed history without its `IndexedHistoryFields`: what a store with those columns writes as the body. */
+export type PackedHistoryBody = Omit<PackedHistoryData, keyof IndexedHistoryFields>;
+
+/**
+ * `packHistory` for a store that keeps the `IndexedHistoryFields` in columns: the body leaves them out
+ * (~150 bytes per row), and `ExecutionHistory.fromJSON({ ...body, ...columns })` reads it back.
+ */
+export function packHistoryBody(history: ExecutionHistoryData): PackedHistoryBody {
+  const {
+    executionId: _id,
+    fsm: _fsm,
+    status: _status,
+    startedAt,
+    endedAt: _endedAt,
+    batchId: _batchId,
+    itemIndex: _itemIndex,
+    steps,
+    ...rest
+  } = history;
+  return { ...rest, packing: PACKING, steps: packSteps(steps, startedAt, history.input) };
+}
+
 export function isPackedHistory(value: object): value is PackedHistoryData {
   return Object.hasOwn(value, 'packing');
 }

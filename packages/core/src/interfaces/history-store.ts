@@ -102,6 +102,13 @@ export interface FinishedExecution {
    * store may skip deleting them. Absent means "may have one", and the store deletes.
    */
   checkpointed?: boolean;
+  /**
+   * `true` when `batchItem.result` is `resultOfHistory(history, durationMs)` (the history is the item's
+   * own, finished). A store may then keep the item as a mark on the history row (its `durationMs`)
+   * instead of a second copy of the record's data, and rebuild the result when the batch's items are read;
+   * such an item lives as long as its history (deleting the history forgets the item too).
+   */
+  itemInHistory?: boolean;
 }
 
 /**

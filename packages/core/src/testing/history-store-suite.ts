@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionSnapshot } from '../engine/snapshot.js';
+import { type FinishedHistoryFields, resultOfHistory } from '../history/batch-result.js';
 import { ExecutionHistory } from '../history/execution-history.js';
 import type { ExecutionHistoryData, HistoryQuery, HistorySummary } from '../history/types.js';
 import {
+  type BatchItemRecord,
   type CheckpointStore,
   type HistoryStore,
   isCheckpointStore,
@@ -376,6 +378,67 @@ export function describeHistoryStore(
           );
           expect(await log.deleteCheckpoint('grp:1')).toBe(true);
           expect(await log.loadCheckpoint('grp:1')).toBeUndefined();
+        });
+
+        it("step log: a batch item kept in its history reads back as the history's result, merged in index order with saved items", async () => {
+          if (!isStepLogStore(store)) return;
+          const log: StepLogStore & HistoryStore = store;
+          // Items 0, 2, 4, … kept in their histories (a failed one among them), 1, 3, … saved as items of their own.
+          const count = 7;
+          const expected: BatchItemRecord[] = [];
+          await Promise.all(
+            Array.from({ length: count }, (_, i) => {
+              const executionId = `ih:${i}`;
+              if (i % 2 === 1) {
+                const item = { itemIndex: i, executionId, success: true, result: { own: i } };
+                expected.push(item);
+                return log.saveBatchItems('ih', [item]);
+              }
+              const failed = i === 4;
+              const history = sampleHistory({
+                executionId,
+                batchId: 'ih',
+                itemIndex: i,
+                ...(failed
+                  ? {
+                      status: 'failed' as const,
+                      error: { code: 'VALIDATION_FAILED', message: 'amount: must be >= 0', state: 'start' },
+                    }
+                  : {}),
+              });
+              const result = resultOfHistory(history as ExecutionHistory & FinishedHistoryFields, 3.25 + i);
+              const item = { itemIndex: i, executionId, success: !failed, result };
+              expected.push(JSON.parse(JSON.stringify(item)) as BatchItemRecord);
+              return log.finishExecution({
+                executionId,
+                history,
+                batchItem: { batchId: 'ih', ...item },
+                itemInHistory: true,
+                checkpointed: false,
+              });
+            }),
+          );
+          expected.sort((a, b) => a.itemIndex - b.itemIndex);
+          expect(await log.loadBatchItems('ih')).toEqual(expected);
+          if (log.streamBatchItems) {
+            const streamed: BatchItemRecord[] = [];
+            for await (const item of log.streamBatchItems('ih')) streamed.push(item);
+            expect(streamed).toEqual(expected);
+          }
+          expect((await log.load('ih:4'))?.toJSON()).toEqual(
+            sampleHistory({
+              executionId: 'ih:4',
+              batchId: 'ih',
+              itemIndex: 4,
+              status: 'failed',
+              error: { code: 'VALIDATION_FAILED', message: 'amount: must be >= 0', state: 'start' },
+            }).toJSON(),
+          );
+          // Saving the history again (not finishing it) keeps it the batch's item.
+          await log.save(sampleHistory({ executionId: 'ih:0', batchId: 'ih', itemIndex: 0 }));
+          expect((await log.loadBatchItems('ih')).map((item) => item.itemIndex)).toEqual([
+            0, 1, 2, 3, 4, 5, 6,
+          ]);
         });
 
         it('streams batch items in index order, page after page', async () => {

@@ -87,6 +87,24 @@ export function storeMigrations(dialect: Dialect): MigrationProvider {
         await db.schema.dropTable('fsm_step_log').ifExists().execute();
       },
     },
+    // A finished batch item is a mark on its history row (the result is rebuilt from the history) instead of
+    // a row of its own repeating the record's data: one row, one index entry and ~400 bytes less per record.
+    '0003_batch_items_in_histories': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('fsm_histories').addColumn('item_ms', 'double precision').execute();
+        await db.schema
+          .createIndex('fsm_histories_batch_items')
+          .ifNotExists()
+          .on('fsm_histories')
+          .columns(['batch_id', 'item_index'])
+          .where(sql.ref('item_ms'), 'is not', null)
+          .execute();
+      },
+      async down(db: Kysely<unknown>) {
+        await db.schema.dropIndex('fsm_histories_batch_items').ifExists().execute();
+        await db.schema.alterTable('fsm_histories').dropColumn('item_ms').execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

@@ -7,6 +7,12 @@ export interface HistoryRow {
   ended_at: number | string | null;
   batch_id: string | null;
   item_index: number | null;
+  /**
+   * Set when the history is also its batch's finished item (`FinishedExecution.itemInHistory`): the
+   * result's `durationMs`. The item's result is rebuilt from the history (`resultOfHistory`).
+   */
+  item_ms?: number | null;
+  /** The packed history without what the columns above hold (executionId, fsm, status, times, batch). */
   body: string;
 }
 

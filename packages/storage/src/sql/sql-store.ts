@@ -4,6 +4,7 @@ import {
   DataError,
   type ExecutionFilter,
   ExecutionHistory,
+  type ExecutionHistoryData,
   type ExecutionSearch,
   type ExecutionSearchPage,
   type ExecutionSnapshot,
@@ -12,8 +13,10 @@ import {
   type HistoryQuery,
   type HistoryStore,
   type HistorySummary,
+  isFinishedHistory,
   MisuseError,
-  packHistory,
+  packHistoryBody,
+  resultOfHistory,
   type StepLogEntry,
   type StepLogStore,
   StorageError,
@@ -21,6 +24,7 @@ import {
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
+import { mergeByItemIndex } from '../shared/merge-items.js';
 import { GroupCommit } from '../shared/group-commit.js';
 import { toMillis } from '../shared/summaries.js';
 import { checkSearch, sqlFindExecutions, sqlFlowSummary } from './flow-summary.js';
@@ -147,10 +151,10 @@ export class SqlStore implements HistoryStore, StepLogStore {
     return this.run('load', async () => {
       const row = await this.db
         .selectFrom('fsm_histories')
-        .select('body')
+        .select(HISTORY_COLUMNS)
         .where('execution_id', '=', executionId)
         .executeTakeFirst();
-      return row ? ExecutionHistory.fromJSON(row.body) : undefined;
+      return row ? ExecutionHistory.fromJSON(historyData(row)) : undefined;
     });
   }
 
@@ -338,10 +342,10 @@ export class SqlStore implements HistoryStore, StepLogStore {
     if (histories.length > 0) {
       const rows = histories.map(
         (r) =>
-          sql`(${r.execution_id}, ${r.fsm}, ${r.status}, ${r.started_at}, ${r.ended_at}, ${r.batch_id}, ${r.item_index}, ${r.body})`,
+          sql`(${r.execution_id}, ${r.fsm}, ${r.status}, ${r.started_at}, ${r.ended_at}, ${r.batch_id}, ${r.item_index}, ${r.item_ms ?? null}::double precision, ${r.body})`,
       );
       parts.push(
-        sql`h as (insert into ${table('fsm_histories')} (execution_id, fsm, status, started_at, ended_at, batch_id, item_index, body) values ${sql.join(rows)} on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, body = excluded.body)`,
+        sql`h as (insert into ${table('fsm_histories')} (execution_id, fsm, status, started_at, ended_at, batch_id, item_index, item_ms, body) values ${sql.join(rows)} on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, item_ms = excluded.item_ms, body = excluded.body)`,
       );
     }
     if (items.length > 0) {
@@ -385,23 +389,17 @@ export class SqlStore implements HistoryStore, StepLogStore {
   }
 
   async loadBatchItems(batchId: string): Promise<BatchItemRecord[]> {
-    return this.run('loadBatchItems', async () => {
-      const rows = await this.db
-        .selectFrom('fsm_batch_items')
-        .select(['item_index', 'execution_id', 'success', 'body'])
-        .where('batch_id', '=', batchId)
-        .orderBy('item_index')
-        .execute();
-      return rows.map((r) => ({
-        itemIndex: Number(r.item_index),
-        executionId: r.execution_id,
-        success: Number(r.success) === 1,
-        result: JSON.parse(r.body) as unknown,
-      }));
-    });
+    const items: BatchItemRecord[] = [];
+    for await (const item of this.streamBatchItems(batchId)) items.push(item);
+    return items;
   }
 
+  /** Items saved as rows of their own and items kept in their histories, merged in index order. */
   async *streamBatchItems(batchId: string): AsyncIterable<BatchItemRecord> {
+    yield* mergeByItemIndex(this.itemRows(batchId), this.itemsInHistories(batchId));
+  }
+
+  private async *itemRows(batchId: string): AsyncGenerator<BatchItemRecord> {
     let after = -1;
     for (;;) {
       const position = after;
@@ -422,6 +420,40 @@ export class SqlStore implements HistoryStore, StepLogStore {
           executionId: r.execution_id,
           success: Number(r.success) === 1,
           result: JSON.parse(r.body) as unknown,
+        };
+      }
+      if (rows.length < ITEM_PAGE) return;
+    }
+  }
+
+  private async *itemsInHistories(batchId: string): AsyncGenerator<BatchItemRecord> {
+    let after = -1;
+    for (;;) {
+      const position = after;
+      const rows = await this.run('streamBatchItems', () =>
+        this.db
+          .selectFrom('fsm_histories')
+          .select([...HISTORY_COLUMNS, 'item_ms'])
+          .where('batch_id', '=', batchId)
+          .where('item_ms', 'is not', null)
+          .where('item_index', '>', position)
+          .orderBy('item_index')
+          .limit(ITEM_PAGE)
+          .execute(),
+      );
+      for (const row of rows) {
+        const history = historyData(row);
+        if (!isFinishedHistory(history)) {
+          throw new DataError(
+            `history "${row.execution_id}" is marked as batch item ${String(row.item_index)} of "${batchId}" but did not finish`,
+          );
+        }
+        after = Number(row.item_index);
+        yield {
+          itemIndex: after,
+          executionId: row.execution_id,
+          success: history.status === 'succeeded',
+          result: resultOfHistory(history, Number(row.item_ms)),
         };
       }
       if (rows.length < ITEM_PAGE) return;
@@ -469,11 +501,19 @@ function writeRows(op: WriteOp): WriteRows {
   }
   const { finished } = op;
   try {
-    const item = finished.batchItem;
+    const { history, batchItem } = finished;
+    // The item as a mark on its history row (its result is rebuilt from the history when read).
+    const inHistory =
+      finished.itemInHistory === true &&
+      history !== undefined &&
+      batchItem !== undefined &&
+      history.batchId === batchItem.batchId &&
+      history.itemIndex === batchItem.itemIndex;
+    const item = inHistory ? undefined : batchItem;
     return {
       kind: 'finish',
       executionId: finished.executionId,
-      history: finished.history ? historyRow(finished.history) : undefined,
+      history: history ? historyRow(history, inHistory ? itemDuration(batchItem) : null) : undefined,
       item: item
         ? {
             batch_id: item.batchId,
@@ -490,10 +530,10 @@ function writeRows(op: WriteOp): WriteRows {
   }
 }
 
-function historyRow(history: ExecutionHistory): HistoryRow {
-  // Packed: step times relative, unchanged step data not repeated (about a third fewer bytes).
-  const body = JSON.stringify(packHistory(history));
-  return {
+function historyRow(history: ExecutionHistory, itemMs?: number | null): HistoryRow {
+  // Packed (step times relative, unchanged step data not repeated), without what the columns hold.
+  const body = JSON.stringify(packHistoryBody(history));
+  const row: HistoryRow = {
     execution_id: history.executionId,
     fsm: history.fsm,
     status: history.status,
@@ -503,6 +543,40 @@ function historyRow(history: ExecutionHistory): HistoryRow {
     item_index: history.itemIndex ?? null,
     body,
   };
+  // Only finishing sets the mark (null: not an item); `save()` leaves a row's mark as it is.
+  if (itemMs !== undefined) row.item_ms = itemMs;
+  return row;
+}
+
+/** The columns a history is read back from (its body leaves out what they hold). */
+const HISTORY_COLUMNS = [
+  'execution_id',
+  'fsm',
+  'status',
+  'started_at',
+  'ended_at',
+  'batch_id',
+  'item_index',
+  'body',
+] as const;
+
+/** A stored history as `ExecutionHistory.fromJSON` takes it: the body, with the columns put back. */
+function historyData(row: Pick<HistoryRow, (typeof HISTORY_COLUMNS)[number]>): ExecutionHistoryData {
+  // Packed or plain (rows written before packing): `fromJSON` tells them apart and checks the shape.
+  const data = JSON.parse(row.body) as ExecutionHistoryData;
+  data.executionId = row.execution_id;
+  data.fsm = row.fsm;
+  data.status = row.status as ExecutionHistoryData['status'];
+  data.startedAt = Number(row.started_at);
+  if (row.ended_at !== null) data.endedAt = Number(row.ended_at);
+  if (row.batch_id !== null) data.batchId = row.batch_id;
+  if (row.item_index !== null) data.itemIndex = Number(row.item_index);
+  return data;
+}
+
+function itemDuration(item: FinishedExecution['batchItem']): number {
+  const durationMs = (item?.result as { durationMs?: unknown } | undefined)?.durationMs;
+  return typeof durationMs === 'number' && Number.isFinite(durationMs) ? durationMs : 0;
 }
 
 /** The row body of a step-log entry: what the ids and seq columns do not already hold. */

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ExecutionHistory, FinishedHistoryFields } from '@fsm/core';
+import { resultOfHistory } from '@fsm/core';
 import { describeHistoryStore, sampleHistory } from '@fsm/core/testing';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -102,6 +104,44 @@ describe('sqlite store', () => {
     expect(await store.listCheckpoints('old:')).toEqual(['old:1']);
     await store.finishExecution({ executionId: 'old:1' });
     expect(await store.loadCheckpoint('old:1')).toBeUndefined();
+    await store.close();
+  });
+
+  it('keeps a batch item in its history row (no row of its own, a body without the columns), and reads old rows', async () => {
+    const filename = join(dir, 'items-in-histories.db');
+    const store = await openSqliteStore({ filename });
+    const history = sampleHistory({ executionId: 'ih:0', batchId: 'ih', itemIndex: 0 });
+    const result = resultOfHistory(history as ExecutionHistory & FinishedHistoryFields, 7.5);
+    await store.finishExecution({
+      executionId: 'ih:0',
+      history,
+      batchItem: { batchId: 'ih', itemIndex: 0, executionId: 'ih:0', success: true, result },
+      itemInHistory: true,
+      checkpointed: false,
+    });
+    const raw = new Database(filename);
+    expect(raw.prepare('select count(*) as n from fsm_batch_items').get()).toEqual({ n: 0 });
+    const row = raw.prepare("select item_ms, body from fsm_histories where execution_id = 'ih:0'").get() as {
+      item_ms: number;
+      body: string;
+    };
+    expect(row.item_ms).toBe(7.5);
+    expect(Object.keys(JSON.parse(row.body))).not.toContain('executionId');
+    expect(await store.loadBatchItems('ih')).toEqual([
+      { itemIndex: 0, executionId: 'ih:0', success: true, result: JSON.parse(JSON.stringify(result)) },
+    ]);
+    // A row written before bodies left the columns out (the whole history in its body) reads the same.
+    const old = sampleHistory({ executionId: 'old:0' });
+    raw
+      .prepare(
+        "insert into fsm_histories (execution_id, fsm, status, started_at, ended_at, body) values ('old:0', 'orders', 'succeeded', ?, ?, ?)",
+      )
+      .run(old.startedAt, old.endedAt, JSON.stringify(old.toJSON()));
+    raw.close();
+    expect((await store.load('old:0'))?.toJSON()).toEqual(old.toJSON());
+    // Such an item lives as long as its history.
+    expect(await store.delete('ih:0')).toBe(true);
+    expect(await store.loadBatchItems('ih')).toEqual([]);
     await store.close();
   });
 

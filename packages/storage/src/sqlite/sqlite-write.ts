@@ -12,7 +12,7 @@ export function prepareSqliteWrite(database: SqliteHandle): (rows: WriteRows[]) 
     'insert into fsm_step_log (execution_id, seq, fsm, body) values (?, ?, ?, ?) on conflict (execution_id, seq) do update set fsm = excluded.fsm, body = excluded.body',
   );
   const upsertHistory = database.prepare(
-    'insert into fsm_histories (execution_id, fsm, status, started_at, ended_at, batch_id, item_index, body) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, body = excluded.body',
+    'insert into fsm_histories (execution_id, fsm, status, started_at, ended_at, batch_id, item_index, item_ms, body) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, item_ms = excluded.item_ms, body = excluded.body',
   );
   const upsertItem = database.prepare(
     'insert into fsm_batch_items (batch_id, item_index, execution_id, success, body) values (?, ?, ?, ?, ?) on conflict (batch_id, item_index) do update set execution_id = excluded.execution_id, success = excluded.success, body = excluded.body',
@@ -36,6 +36,7 @@ export function prepareSqliteWrite(database: SqliteHandle): (rows: WriteRows[]) 
           h.ended_at,
           h.batch_id,
           h.item_index,
+          h.item_ms ?? null,
           h.body,
         );
       }
