@@ -6,6 +6,7 @@ import { ExecutionHistory } from '../history/execution-history.js';
 import type { HistoryStep } from '../history/types.js';
 import type { ResourceBroker } from '../interfaces/resource.js';
 import type { CompiledArc, CompiledState, ExecutionPlan, ResourceBinding } from '../plan/types.js';
+import { sameValues } from '../util/same-values.js';
 import { cloneData, serializeData } from '../util/clone.js';
 import { getField, isObject, setField } from '../util/field-path.js';
 import { defineOwn } from '../util/safe-keys.js';
@@ -651,13 +652,14 @@ export class Execution {
   /** `copy: false` keeps references to the record's data (for data that cannot be copied). */
   toHistory(result?: ExecutionResult, copy = true): ExecutionHistory {
     const copyMode = copy && this.env.plan.config.data_mode.default === 'copy';
+    const steps = this.recorder?.steps ?? [];
     const history = new ExecutionHistory({
       executionId: this.id,
       fsm: this.env.plan.name,
       status: result ? (result.success ? 'succeeded' : 'failed') : 'running',
       startedAt: this.startedAt,
-      steps: this.recorder?.steps ?? [],
-      input: copyMode ? cloneData(this.input) : this.input,
+      steps,
+      input: copyMode ? snapshotLike(this.input, steps[0]?.data) : this.input,
     });
     if (this.env.runMetadata) history.metadata = { ...this.env.runMetadata };
     if (result) {
@@ -665,7 +667,7 @@ export class Execution {
       history.finalState = result.finalState;
       if (result.error) history.error = result.error;
       history.output = {
-        data: copyMode ? cloneData(result.data) : result.data,
+        data: copyMode ? snapshotLike(result.data, steps[steps.length - 1]?.data) : result.data,
         path: [...result.path],
         transitions: result.transitions,
       };
@@ -859,4 +861,9 @@ function validatorIssues(outcome: unknown): ValidationIssue[] | undefined {
 
 function isRecoverable(error: FsmError): boolean {
   return error.code !== 'TIMEOUT' && error.code !== 'ABORTED' && error.code !== 'MAX_TRANSITIONS';
+}
+
+/** A copy of `value`, or `snapshot` (a history step's copy) when it holds the same values: one copy less. */
+function snapshotLike(value: unknown, snapshot: unknown): unknown {
+  return snapshot !== undefined && sameValues(value, snapshot) ? snapshot : cloneData(value);
 }

@@ -3,6 +3,7 @@ import type { FsmErrorInfo } from '../errors/fsm-error.js';
 import type { HistoryStep } from '../history/types.js';
 import type { FlatStep } from '../interfaces/history-store.js';
 import { cloneData, serializeData } from '../util/clone.js';
+import { sameValues } from '../util/same-values.js';
 
 /**
  * Builds the step tree of one execution as it runs; push arcs nest the sub-network's steps. It also
@@ -37,12 +38,14 @@ export class HistoryRecorder {
     arc: string | undefined,
     data: unknown,
     mode: DataMode,
-    resources: string[] | undefined,
+    resources: readonly string[] | undefined,
   ): void {
     step.endedAt = Date.now();
     if (arc !== undefined) step.arc = arc;
-    if (mode !== 'direct') step.data = mode === 'copy' ? cloneData(data) : data;
-    if (resources && resources.length > 0) step.resources = resources;
+    if (mode === 'copy') step.data = this.snapshotOf(step, data);
+    else if (mode !== 'direct') step.data = data;
+    // A non-empty list from `heldNames()` is a fresh array: the step may own it.
+    if (resources && resources.length > 0) step.resources = resources as string[];
     this.touch(step);
   }
 
@@ -118,6 +121,21 @@ export class HistoryRecorder {
     }
     this.dirtyFrom = 0;
     return pushers;
+  }
+
+  /**
+   * A copy of the data, or the step before's copy when the state left the values as they were (most
+   * states of a pipeline only route): one copy less, and packing finds the step unchanged at once.
+   * History steps are snapshots, never written after they are taken, so sharing one is safe.
+   */
+  private snapshotOf(step: HistoryStep, data: unknown): unknown {
+    const level = this.current;
+    const n = level.length;
+    if (n >= 2 && level[n - 1] === step) {
+      const before = (level[n - 2] as HistoryStep).data;
+      if (before !== undefined && sameValues(data, before)) return before;
+    }
+    return cloneData(data);
   }
 
   private touch(step: HistoryStep): void {

@@ -2,6 +2,8 @@ import { ResourceError } from '../errors/errors.js';
 import type { ResourceAccess } from '../functions/types.js';
 import type { ResourceBinding } from '../plan/types.js';
 
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
 /** `context.resources` for one execution: the handles held for the current state and its arcs, by role. */
 export class ResourceScope implements ResourceAccess {
   private readonly handles = new Map<string, unknown>();
@@ -32,9 +34,11 @@ export class ResourceScope implements ResourceAccess {
     this.names.push(binding.name);
   }
 
-  /** Names of the resources held, for history. */
-  heldNames(): string[] {
-    return [...new Set(this.names)];
+  /** Names of the resources held, for history (no allocation per step when none are held). */
+  heldNames(): readonly string[] {
+    const names = this.names;
+    if (names.length === 0) return NO_NAMES;
+    return names.length === 1 ? [names[0] as string] : [...new Set(names)];
   }
 
   clear(): void {

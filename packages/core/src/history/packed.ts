@@ -1,5 +1,6 @@
 import { FsmError } from '../errors/fsm-error.js';
 import { cloneData } from '../util/clone.js';
+import { sameValues } from '../util/same-values.js';
 import type { ExecutionHistoryData, HistoryStep } from './types.js';
 
 /**
@@ -115,18 +116,4 @@ function unpackSteps(steps: readonly PackedStep[], base: number, before: unknown
     plain[i] = s;
   }
   return plain;
-}
-
-/** Same own keys holding identical values (one level deep: nested objects must be the same object). */
-function sameValues(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (!isPlainRecord(a) || !isPlainRecord(b)) return false;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const key of keys) if (!Object.hasOwn(b, key) || a[key] !== b[key]) return false;
-  return true;
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
