@@ -10,6 +10,7 @@ import {
   type ExecutionSnapshot,
   type FinishedExecution,
   type FlowSummary,
+  FsmError,
   type HistoryQuery,
   type HistoryStore,
   type HistorySummary,
@@ -563,7 +564,14 @@ const HISTORY_COLUMNS = [
 /** A stored history as `ExecutionHistory.fromJSON` takes it: the body, with the columns put back. */
 function historyData(row: Pick<HistoryRow, (typeof HISTORY_COLUMNS)[number]>): ExecutionHistoryData {
   // Packed or plain (rows written before packing): `fromJSON` tells them apart and checks the shape.
-  const data = JSON.parse(row.body) as ExecutionHistoryData;
+  const parsed: unknown = JSON.parse(row.body);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new FsmError(
+      'SNAPSHOT_INVALID',
+      `history "${row.execution_id}" is stored as something other than a JSON object`,
+    );
+  }
+  const data = parsed as ExecutionHistoryData;
   data.executionId = row.execution_id;
   data.fsm = row.fsm;
   data.status = row.status as ExecutionHistoryData['status'];

@@ -78,6 +78,14 @@ describe('sqlite store', () => {
     raw.prepare("update fsm_histories set body = '{not json' where execution_id = 'bad'").run();
     raw.close();
     await expect(store.load('bad')).rejects.toMatchObject({ code: 'STORAGE_FAILED', operation: 'load' });
+    // JSON, but not an object: named, not a TypeError from reading it.
+    const again = new Database(filename);
+    again.prepare("update fsm_histories set body = 'null' where execution_id = 'bad'").run();
+    again.close();
+    await expect(store.load('bad')).rejects.toMatchObject({
+      code: 'STORAGE_FAILED',
+      message: expect.stringContaining('history "bad" is stored as something other than a JSON object'),
+    });
     await store.close();
   });
 
