@@ -400,62 +400,75 @@ export class SqlStore implements HistoryStore, StepLogStore {
     yield* mergeByItemIndex(this.itemRows(batchId), this.itemsInHistories(batchId));
   }
 
-  private async *itemRows(batchId: string): AsyncGenerator<BatchItemRecord> {
-    let after = -1;
-    for (;;) {
-      const position = after;
-      const rows = await this.run('streamBatchItems', () =>
+  private itemRows(batchId: string): AsyncGenerator<BatchItemRecord> {
+    return this.pageItems(
+      (after) =>
         this.db
           .selectFrom('fsm_batch_items')
           .select(['item_index', 'execution_id', 'success', 'body'])
           .where('batch_id', '=', batchId)
-          .where('item_index', '>', position)
+          .where('item_index', '>', after)
           .orderBy('item_index')
           .limit(ITEM_PAGE)
           .execute(),
-      );
-      for (const r of rows) {
-        after = Number(r.item_index);
-        yield {
-          itemIndex: after,
-          executionId: r.execution_id,
-          success: Number(r.success) === 1,
-          result: JSON.parse(r.body) as unknown,
-        };
-      }
-      if (rows.length < ITEM_PAGE) return;
-    }
+      (row) => ({
+        itemIndex: Number(row.item_index),
+        executionId: row.execution_id,
+        success: Number(row.success) === 1,
+        result: JSON.parse(row.body) as unknown,
+      }),
+    );
   }
 
-  private async *itemsInHistories(batchId: string): AsyncGenerator<BatchItemRecord> {
-    let after = -1;
-    for (;;) {
-      const position = after;
-      const rows = await this.run('streamBatchItems', () =>
+  private itemsInHistories(batchId: string): AsyncGenerator<BatchItemRecord> {
+    return this.pageItems(
+      (after) =>
         this.db
           .selectFrom('fsm_histories')
           .select([...HISTORY_COLUMNS, 'item_ms'])
           .where('batch_id', '=', batchId)
           .where('item_ms', 'is not', null)
-          .where('item_index', '>', position)
+          .where('item_index', '>', after)
           .orderBy('item_index')
           .limit(ITEM_PAGE)
           .execute(),
-      );
-      for (const row of rows) {
+      (row) => {
         const history = historyData(row);
         if (!isFinishedHistory(history)) {
-          throw new DataError(
+          throw new FsmError(
+            'SNAPSHOT_INVALID',
             `history "${row.execution_id}" is marked as batch item ${String(row.item_index)} of "${batchId}" but did not finish`,
           );
         }
-        after = Number(row.item_index);
-        yield {
-          itemIndex: after,
+        return {
+          itemIndex: Number(row.item_index),
           executionId: row.execution_id,
           success: history.status === 'succeeded',
           result: resultOfHistory(history, Number(row.item_ms)),
         };
+      },
+    );
+  }
+
+  /** A batch's items in index order, `ITEM_PAGE` rows per round trip (constant memory on resume). */
+  private async *pageItems<Row>(
+    fetchAfter: (itemIndex: number) => Promise<Row[]>,
+    toItem: (row: Row) => BatchItemRecord,
+  ): AsyncGenerator<BatchItemRecord> {
+    let after = -1;
+    for (;;) {
+      const position = after;
+      const rows = await this.run('streamBatchItems', () => fetchAfter(position));
+      for (const row of rows) {
+        let item: BatchItemRecord;
+        try {
+          item = toItem(row);
+        } catch (error) {
+          // A row that cannot be read back (corrupt JSON, an unfinished history) names the operation.
+          throw new StorageError(this.backend, 'streamBatchItems', describe(error), { cause: error });
+        }
+        after = item.itemIndex;
+        yield item;
       }
       if (rows.length < ITEM_PAGE) return;
     }

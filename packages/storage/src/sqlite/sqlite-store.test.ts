@@ -145,8 +145,19 @@ describe('sqlite store', () => {
         "insert into fsm_histories (execution_id, fsm, status, started_at, ended_at, body) values ('old:0', 'orders', 'succeeded', ?, ?, ?)",
       )
       .run(old.startedAt, old.endedAt, JSON.stringify(old.toJSON()));
-    raw.close();
     expect((await store.load('old:0'))?.toJSON()).toEqual(old.toJSON());
+    // A marked row that does not hold a finished history cannot stand for the item: named, not skipped.
+    const body = (
+      raw.prepare("select body from fsm_histories where execution_id = 'ih:0'").get() as { body: string }
+    ).body;
+    raw.prepare("update fsm_histories set body = '{\"steps\":[]}' where execution_id = 'ih:0'").run();
+    await expect(store.loadBatchItems('ih')).rejects.toMatchObject({
+      code: 'STORAGE_FAILED',
+      operation: 'streamBatchItems',
+      message: expect.stringContaining('history "ih:0" is marked as batch item 0 of "ih" but did not finish'),
+    });
+    raw.prepare("update fsm_histories set body = ? where execution_id = 'ih:0'").run(body);
+    raw.close();
     // Such an item lives as long as its history.
     expect(await store.delete('ih:0')).toBe(true);
     expect(await store.loadBatchItems('ih')).toEqual([]);
