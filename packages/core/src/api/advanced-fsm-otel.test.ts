@@ -10,54 +10,14 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
+import { byName, tracedConfig } from '../tracing/test-support/traced-config.js';
 import type { ExecutionHistory } from '../history/execution-history.js';
 import type { HistorySummary } from '../history/types.js';
 import type { HistoryStore } from '../interfaces/history-store.js';
 import { AdvancedFSM, type FsmExecution } from './advanced-fsm.js';
 import { SimpleFSM } from './simple-fsm.js';
 
-// main: start -> (push into `inner`: a -> (push into `deep`: x -> y) -> b) -> check -> ok | (fails on n >= 100)
-const config = {
-  name: 'traced',
-  main_network: 'main',
-  networks: [
-    {
-      name: 'main',
-      states: [
-        {
-          name: 'start',
-          is_start: true,
-          arcs: [{ name: 'go_inner', target: 'check', target_network: 'inner', return_state: 'check' }],
-        },
-        {
-          name: 'check',
-          transforms: ['gate'],
-          validators: [{ type: 'expression', code: 'n < 100' }],
-          arcs: [{ target: 'ok' }],
-        },
-        { name: 'ok', is_end: true },
-      ],
-    },
-    {
-      name: 'inner',
-      states: [
-        {
-          name: 'a',
-          is_start: true,
-          arcs: [{ name: 'go_deep', target: 'b', target_network: 'deep', return_state: 'b' }],
-        },
-        { name: 'b', is_end: true },
-      ],
-    },
-    {
-      name: 'deep',
-      states: [
-        { name: 'x', is_start: true, arcs: [{ target: 'y' }] },
-        { name: 'y', is_end: true },
-      ],
-    },
-  ],
-};
+const config = tracedConfig(['gate']);
 
 /** `gate` waits for the test's go-ahead when a record asks for it (no timers). */
 let gateOpen: (() => void) | undefined;
@@ -96,7 +56,6 @@ function setup() {
   return { exporter, started, tracing: { tracer: provider.getTracer('test') }, provider };
 }
 
-const byName = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
 const roots = (spans: ReadableSpan[]) => spans.filter((s) => s.name.startsWith('fsm.execution'));
 
 /** The span tree without ids or times: each span's name, parent's name, attributes and status. */

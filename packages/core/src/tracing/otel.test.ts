@@ -6,6 +6,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
+import { byName, tracedConfig } from './test-support/traced-config.js';
 import { SimpleFSM } from '../api/simple-fsm.js';
 import type { ExecutionSnapshot } from '../engine/snapshot.js';
 import type { ExecutionHistory } from '../history/execution-history.js';
@@ -13,47 +14,7 @@ import type { HistorySummary } from '../history/types.js';
 import type { BatchItemRecord, CheckpointStore, HistoryStore } from '../interfaces/history-store.js';
 import { createFsmTracing, emitHistorySpans, loadOtelApi } from './otel.js';
 
-// main: start -> (push into `inner`: a -> (push into `deep`: x -> y) -> b) -> check -> ok | (fails on bad)
-const config = {
-  name: 'traced',
-  main_network: 'main',
-  networks: [
-    {
-      name: 'main',
-      states: [
-        {
-          name: 'start',
-          is_start: true,
-          arcs: [{ name: 'go_inner', target: 'check', target_network: 'inner', return_state: 'check' }],
-        },
-        {
-          name: 'check',
-          validators: [{ type: 'expression', code: 'n < 100' }],
-          arcs: [{ target: 'ok' }],
-        },
-        { name: 'ok', is_end: true },
-      ],
-    },
-    {
-      name: 'inner',
-      states: [
-        {
-          name: 'a',
-          is_start: true,
-          arcs: [{ name: 'go_deep', target: 'b', target_network: 'deep', return_state: 'b' }],
-        },
-        { name: 'b', is_end: true },
-      ],
-    },
-    {
-      name: 'deep',
-      states: [
-        { name: 'x', is_start: true, arcs: [{ target: 'y' }] },
-        { name: 'y', is_end: true },
-      ],
-    },
-  ],
-};
+const config = tracedConfig();
 
 function setup() {
   const exporter = new InMemorySpanExporter();
@@ -61,7 +22,6 @@ function setup() {
   return { exporter, provider };
 }
 
-const byName = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 
 afterEach(() => {
