@@ -143,6 +143,15 @@ async function collect(stream: AsyncIterable<ExecutionResult>): Promise<Executio
   return out;
 }
 
+/** The test FSM on a step-log store, with the effects its functions record (and the checkpoint policy). */
+function durableFsm(
+  storage: StepLogMemory,
+  effects: string[] = [],
+  checkpoint: 'every-step' | 'end' = 'every-step',
+): Promise<SimpleFSM> {
+  return SimpleFSM.create(config, { functions: functions(effects), storage, checkpoint });
+}
+
 describe('durable stream on a step-log store', () => {
   it('appends one small row per step instead of rewriting the history (bytes grow linearly)', async () => {
     const sizes: number[] = [];
@@ -174,22 +183,14 @@ describe('durable stream on a step-log store', () => {
 
   it('killed mid-way and resumed: every record once, finished steps not re-run, whole histories kept', async () => {
     const reference = new StepLogMemory();
-    const fsmRef = await SimpleFSM.create(config, {
-      functions: functions([]),
-      storage: reference,
-      checkpoint: 'every-step',
-    });
+    const fsmRef = await durableFsm(reference);
     await collect(fsmRef.processDurableStream(records(20), { batchId: 'ref' }));
     await fsmRef.close();
 
     const store = new StepLogMemory();
     store.freezeAfter = 37;
     const effects: string[] = [];
-    const first = await SimpleFSM.create(config, {
-      functions: functions(effects),
-      storage: store,
-      checkpoint: 'every-step',
-    });
+    const first = await durableFsm(store, effects);
     const stream = first
       .processDurableStream(records(20), { batchId: 'b', concurrency: 4 })
       [Symbol.asyncIterator]();
@@ -203,11 +204,7 @@ describe('durable stream on a step-log store', () => {
     const effectsBefore = effects.length;
 
     store.freezeAfter = Number.POSITIVE_INFINITY;
-    const second = await SimpleFSM.create(config, {
-      functions: functions(effects),
-      storage: store,
-      checkpoint: 'every-step',
-    });
+    const second = await durableFsm(store, effects);
     const results = await collect(second.processDurableStream(records(20), { batchId: 'b', concurrency: 4 }));
     await second.close();
     expect(results.map((r) => (r.data as { i: number }).i)).toEqual(records(20).map((r) => r.i));
@@ -232,11 +229,7 @@ describe('durable stream on a step-log store', () => {
 
   it('says checkpointed: false only when no checkpoint can exist under the id (the store skips two deletes)', async () => {
     const store = new StepLogMemory();
-    const atEnd = await SimpleFSM.create(config, {
-      functions: functions([]),
-      storage: store,
-      checkpoint: 'end',
-    });
+    const atEnd = await durableFsm(store, [], 'end');
     await collect(atEnd.processDurableStream(records(3), { batchId: 'fresh' }));
     // A caller's own id may name a crashed execution's checkpoint: the store must look.
     await atEnd.process({ i: 9 }, { executionId: 'mine' });
@@ -244,11 +237,7 @@ describe('durable stream on a step-log store', () => {
     expect([0, 1, 2].map((i) => store.finishes.get(`fresh:${i}`))).toEqual([false, false, false]);
     expect(store.finishes.get('mine')).toBeUndefined();
 
-    const stepwise = await SimpleFSM.create(config, {
-      functions: functions([]),
-      storage: store,
-      checkpoint: 'every-step',
-    });
+    const stepwise = await durableFsm(store);
     await collect(stepwise.processDurableStream(records(2), { batchId: 'logged' }));
     await stepwise.close();
     expect([0, 1].map((i) => store.finishes.get(`logged:${i}`))).toEqual([undefined, undefined]);
@@ -258,11 +247,7 @@ describe('durable stream on a step-log store', () => {
   it('a resumed stream returns stored results without running their records again', async () => {
     const store = new StepLogMemory();
     const effects: string[] = [];
-    const fsm = await SimpleFSM.create(config, {
-      functions: functions(effects),
-      storage: store,
-      checkpoint: 'every-step',
-    });
+    const fsm = await durableFsm(store, effects);
     await collect(fsm.processDurableStream(records(5), { batchId: 'again' }));
     const ran = effects.length;
     const again = await collect(fsm.processDurableStream(records(5), { batchId: 'again' }));
@@ -274,11 +259,7 @@ describe('durable stream on a step-log store', () => {
   it('resume of a finished execution runs nothing and deletes a checkpoint a crash left behind', async () => {
     const store = new StepLogMemory();
     const effects: string[] = [];
-    const fsm = await SimpleFSM.create(config, {
-      functions: functions(effects),
-      storage: store,
-      checkpoint: 'every-step',
-    });
+    const fsm = await durableFsm(store, effects);
     const [done] = await collect(fsm.processDurableStream(records(1), { batchId: 'fin' }));
     store.logs.set('fin:0', [JSON.stringify({ executionId: 'fin:0', fsm: 'steplog', seq: 1, snapshot: {} })]);
     const ran = effects.length;
@@ -294,11 +275,7 @@ describe('AdvancedFSM on a step-log store', () => {
   it('resumed from a checkpoint id, it deletes the checkpoint when it finishes', async () => {
     const store = new StepLogMemory();
     store.freezeAfter = 2;
-    const first = await SimpleFSM.create(config, {
-      functions: functions([]),
-      storage: store,
-      checkpoint: 'every-step',
-    });
+    const first = await durableFsm(store);
     void first.process({ i: 1, n: 0 }, { executionId: 'adv' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(store.logs.has('adv')).toBe(true);
