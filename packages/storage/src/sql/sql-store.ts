@@ -477,9 +477,22 @@ export class SqlStore implements HistoryStore, StepLogStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Writes already submitted are committed (or fail to their callers) before the connection goes.
+    // Writes already submitted are committed (or fail to their callers) before the connection goes;
+    // the connection goes even when the group writer fails to close, and both failures are reported.
     await this.writer.drain();
-    await this.db.destroy();
+    const failures: unknown[] = [];
+    try {
+      await this.groupWriter?.close?.();
+    } catch (error) {
+      failures.push(error);
+    }
+    try {
+      await this.db.destroy();
+    } catch (error) {
+      failures.push(error);
+    }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new AggregateError(failures, `closing the ${this.backend} store failed`);
   }
 
   private async run<T>(operation: string, work: () => Promise<T>): Promise<T> {

@@ -15,4 +15,6 @@ export type WriteRows =
 /** Commits a group of rows in one transaction (all or none); the SQL store's dialect-specific half. */
 export interface GroupWriter {
   write(rows: WriteRows[]): Promise<void> | void;
+  /** Releases what the writer holds of its own (after the last write, before the connection closes). */
+  close?(): Promise<void>;
 }

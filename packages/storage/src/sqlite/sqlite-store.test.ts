@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionHistory, FinishedHistoryFields } from '@fsm/core';
@@ -191,6 +191,30 @@ describe('sqlite store', () => {
       other.close();
       await store.close();
       await expect(store.appendStep({} as never)).rejects.toMatchObject({ code: 'MISUSE' });
+    });
+
+    it('flush the WAL from a descriptor of their own, closed with the store', async () => {
+      const filename = join(dir, 'flushed.db');
+      const walOpen = () =>
+        readdirSync('/proc/self/fd').filter((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`) === `${filename}-wal`;
+          } catch (error) {
+            // The descriptor readdir itself used is gone by now.
+            if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+            throw error;
+          }
+        }).length;
+      const store = await openSqliteStore({ filename });
+      await store.finishExecution({
+        executionId: 'f:0',
+        history: sampleHistory({ executionId: 'f:0' }),
+        checkpointed: false,
+      });
+      // SQLite's own descriptor and the flusher's.
+      expect(walOpen()).toBe(2);
+      await store.close();
+      expect(walOpen()).toBe(0);
     });
   });
 

@@ -4,6 +4,7 @@ import { makeDirs } from '../file/make-dirs.js';
 import type { StoreTables } from '../sql/schema.js';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import { type SqliteHandle, sqliteGroupWriter } from './sqlite-write.js';
+import { WalFlusher } from './wal-flusher.js';
 
 export interface SqliteStoreOptions extends Omit<SqlStoreOptions, 'schema'> {
   /** Database file (created with its folder when missing), or `:memory:`. */
@@ -48,7 +49,14 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqlS
     });
   }
   const db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) });
-  return SqlStore.open(db, 'sqlite', options, sqliteGroupWriter(database as unknown as SqliteHandle));
+  // An in-memory database has no WAL file to flush.
+  const flusher = options.filename === ':memory:' ? undefined : new WalFlusher(`${options.filename}-wal`);
+  return SqlStore.open(
+    db,
+    'sqlite',
+    options,
+    sqliteGroupWriter(database as unknown as SqliteHandle, flusher),
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { GroupWriter, WriteRows } from '../sql/write-rows.js';
+import type { WalFlusher } from './wal-flusher.js';
 
 /** The part of a better-sqlite3 `Database` the writes use: statements prepared once, sync transactions. */
 export interface SqliteHandle {
@@ -52,15 +53,21 @@ export function prepareSqliteWrite(database: SqliteHandle): (rows: WriteRows[]) 
 
 /**
  * The SQLite store's group writer: statements prepared on first use (after the migrations made the
- * tables), run on the store's connection. (A writer thread with its own connection was measured
- * slower on bench W9: posting the rows and waiting for the reply cost more than the commit saved.)
+ * tables), run on the store's connection; after each commit the WAL may be flushed in the background
+ * (`WalFlusher`). (A writer thread with its own connection was measured slower on bench W9: posting the
+ * rows and waiting for the reply cost more than the commit saved.)
  */
-export function sqliteGroupWriter(database: SqliteHandle): GroupWriter {
+export function sqliteGroupWriter(database: SqliteHandle, flusher?: WalFlusher): GroupWriter {
   let write: ((rows: WriteRows[]) => void) | undefined;
   return {
     write: (rows) => {
+      flusher?.check();
       write ??= prepareSqliteWrite(database);
       write(rows);
+      flusher?.wrote();
+    },
+    close: async () => {
+      await flusher?.close();
     },
   };
 }
