@@ -19,6 +19,7 @@ export {
   isPackedHistory,
   type PackedHistoryBody,
   type PackedHistoryData,
+  type PackedOutput,
   type PackedStep,
   packHistory,
   packHistoryBody,

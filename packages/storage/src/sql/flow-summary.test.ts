@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExecutionHistory, type HistoryStore, scanExecutions, scanFlowSummary } from '@fsm/core';
+import {
+  ExecutionHistory,
+  type ExecutionHistoryData,
+  type HistoryStep,
+  type HistoryStore,
+  scanExecutions,
+  scanFlowSummary,
+} from '@fsm/core';
 import { describeFlowSummary, flowSampleHistories } from '@fsm/core/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -104,6 +111,73 @@ describe('flow index made by an earlier version', () => {
         expect(page.items.map((i) => i.executionId)).toEqual(reference.items.map((i) => i.executionId));
       }
     } finally {
+      await store.close();
+    }
+  });
+});
+
+/** A history's body as stores wrote it with packing 1: every step with its network and both times. */
+function packingOneBody(history: ExecutionHistoryData): string {
+  const base = history.startedAt;
+  const steps = (list: HistoryStep[]): unknown[] =>
+    list.map((step) => ({
+      ...step,
+      startedAt: step.startedAt - base,
+      ...(step.endedAt !== undefined ? { endedAt: step.endedAt - base } : {}),
+      ...(step.children ? { children: steps(step.children) } : {}),
+    }));
+  return JSON.stringify({ ...history, packing: 1, steps: steps(history.steps) });
+}
+
+describe('bodies written with packing 1 (every step names its network and both times)', () => {
+  const row = (h: ExecutionHistoryData) => [
+    h.executionId,
+    h.fsm,
+    h.status,
+    h.startedAt,
+    h.endedAt ?? null,
+    packingOneBody(h),
+  ];
+  const insert =
+    'insert into fsm_histories (execution_id, fsm, status, started_at, ended_at, body) values ($1, $2, $3, $4, $5, $6)';
+
+  it('sqlite: summarize as the scan does, next to packing 2 bodies', async () => {
+    const filename = join(dir, `packing-one-${++n}.db`);
+    const histories = flowSampleHistories();
+    const store = await openSqliteStore({ filename });
+    const { default: Database } = await import('better-sqlite3');
+    const raw = new Database(filename);
+    const half = Math.floor(histories.length / 2);
+    try {
+      const statement = raw.prepare(insert.replace(/\$\d/g, '?'));
+      for (const h of histories.slice(0, half)) statement.run(...row(h));
+      for (const h of histories.slice(half)) await store.save(new ExecutionHistory(structuredClone(h)));
+      for (const filter of [{}, { fsm: 'scoring' }]) {
+        expect(await store.summarizeFlow(filter)).toEqual(await scanFlowSummary(histories, filter));
+      }
+    } finally {
+      raw.close();
+      await store.close();
+    }
+  });
+
+  it('postgres: summarize as the scan does, next to packing 2 bodies', async () => {
+    const schema = `${run}_${++n}`;
+    schemas.push(schema);
+    const histories = flowSampleHistories();
+    const store = await openPostgresStore({ connectionString: url, schema });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const half = Math.floor(histories.length / 2);
+    try {
+      for (const h of histories.slice(0, half))
+        await client.query(insert.replace('fsm_histories', `"${schema}".fsm_histories`), row(h));
+      for (const h of histories.slice(half)) await store.save(new ExecutionHistory(structuredClone(h)));
+      for (const filter of [{}, { fsm: 'scoring' }]) {
+        expect(await store.summarizeFlow(filter)).toEqual(await scanFlowSummary(histories, filter));
+      }
+    } finally {
+      await client.end();
       await store.close();
     }
   });

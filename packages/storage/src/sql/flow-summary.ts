@@ -92,31 +92,38 @@ function stepsCte(
   const columns = sql.raw(
     'eid, fsm, batch_id, status, started_at, network, state, arc, failed, ms, ended, children',
   );
+  // Packed bodies (core's packHistoryBody): a step without `network` is in its level's first step's network,
+  // and its duration is `ms` (packing 2) or `endedAt - startedAt` (packing 1).
   if (backend === 'postgres') {
-    const fields = (v: string) =>
-      sql.raw(`${v} ->> 'network', ${v} ->> 'state', ${v} ->> 'arc', ((${v} -> 'error') is not null)::int,
-        (${v} ->> 'endedAt')::float8 - (${v} ->> 'startedAt')::float8, ((${v} -> 'endedAt') is not null)::int,
+    const fields = (v: string, level: string) =>
+      sql.raw(`coalesce(${v} ->> 'network', ${level} -> 0 ->> 'network'), ${v} ->> 'state', ${v} ->> 'arc',
+        ((${v} -> 'error') is not null)::int,
+        coalesce((${v} ->> 'ms')::float8, (${v} ->> 'endedAt')::float8 - (${v} ->> 'startedAt')::float8),
+        ((${v} -> 'ms') is not null or (${v} -> 'endedAt') is not null)::int,
         case when jsonb_typeof(${v} -> 'children') = 'array' then ${v} -> 'children' end`);
     return sql`with recursive s(${columns}) as (
-      select ${carried('h')}, ${fields('j.step')} from ${histories}
-        cross join lateral jsonb_array_elements(h.body::jsonb -> 'steps') as j(step)
+      select ${carried('h')}, ${fields('j.step', 'b.steps')} from ${histories}
+        cross join lateral (select h.body::jsonb -> 'steps' as steps) as b
+        cross join lateral jsonb_array_elements(b.steps) as j(step)
       where ${where}
       union all
-      select ${carried('s')}, ${fields('c.step')} from s
+      select ${carried('s')}, ${fields('c.step', 's.children')} from s
         cross join lateral jsonb_array_elements(s.children) as c(step)
       where s.children is not null
     )`;
   }
-  const fields = (v: string) =>
-    sql.raw(`json_extract(${v}, '$.network'), json_extract(${v}, '$.state'), json_extract(${v}, '$.arc'),
-      json_type(${v}, '$.error') is not null,
-      json_extract(${v}, '$.endedAt') - json_extract(${v}, '$.startedAt'),
-      json_type(${v}, '$.endedAt') is not null,
+  const fields = (v: string, firstNetwork: string) =>
+    sql.raw(`coalesce(json_extract(${v}, '$.network'), ${firstNetwork}), json_extract(${v}, '$.state'),
+      json_extract(${v}, '$.arc'), json_type(${v}, '$.error') is not null,
+      coalesce(json_extract(${v}, '$.ms'), json_extract(${v}, '$.endedAt') - json_extract(${v}, '$.startedAt')),
+      json_type(${v}, '$.ms') is not null or json_type(${v}, '$.endedAt') is not null,
       json_extract(${v}, '$.children')`);
   return sql`with recursive s(${columns}) as (
-    select ${carried('h')}, ${fields('j.value')} from ${histories}, json_each(h.body, '$.steps') j where ${where}
+    select ${carried('h')}, ${fields('j.value', "json_extract(h.body, '$.steps[0].network')")}
+      from ${histories}, json_each(h.body, '$.steps') j where ${where}
     union all
-    select ${carried('s')}, ${fields('c.value')} from s, json_each(s.children) c where s.children is not null
+    select ${carried('s')}, ${fields('c.value', "json_extract(s.children, '$[0].network')")}
+      from s, json_each(s.children) c where s.children is not null
   )`;
 }
 
