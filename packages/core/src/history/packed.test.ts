@@ -51,7 +51,11 @@ describe('packed histories', () => {
 
   it('write networks once per level, start times only where a step did not start as the one before ended, durations as ms', () => {
     const history = etlLike();
-    history.output = { data: { id: 'A-1', amount: 10, tax: 2 }, path: ['a', 'b', 'p', 'c', 'd'], transitions: 4 };
+    history.output = {
+      data: { id: 'A-1', amount: 10, tax: 2 },
+      path: ['a', 'b', 'p', 'c', 'd'],
+      transitions: 4,
+    };
     const packed = packHistory(history);
     expect(packed.packing).toBe(2);
     expect(packed.steps.map((s) => [s.network, s.startedAt, s.ms])).toEqual([
