@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExecutionHistory } from './execution-history.js';
-import { packHistory, unpackHistory } from './packed.js';
+import { packHistory, packHistoryBody, unpackHistory } from './packed.js';
+import { defineOwn } from '../util/safe-keys.js';
 import type { ExecutionHistoryData, HistoryStep } from './types.js';
 
 const t0 = 1_800_000_000_000;
@@ -127,6 +128,24 @@ describe('packed histories', () => {
     expect(unpackHistory(JSON.parse(JSON.stringify(packed))).output).toEqual(history.output);
   });
 
+  it('leave out only the path of an output, keeping fields it does not know', () => {
+    const history = etlLike();
+    history.output = {
+      data: { x: 1 },
+      path: ['a', 'b', 'p', 'c', 'd'],
+      transitions: 4,
+      note: 'kept',
+    } as never;
+    const packed = packHistory(history);
+    expect(packed.output).toEqual({ data: { x: 1 }, transitions: 4, note: 'kept' });
+    expect(unpackHistory(JSON.parse(JSON.stringify(packed))).output).toEqual({
+      data: { x: 1 },
+      path: ['a', 'b', 'p', 'c', 'd'],
+      transitions: 4,
+      note: 'kept',
+    });
+  });
+
   it('still read bodies written with packing 1', () => {
     const v1 = {
       executionId: 'old',
@@ -152,6 +171,30 @@ describe('packed histories', () => {
     });
   });
 
+  it('write valid JSON for any names and values, leaving out what JSON leaves out', () => {
+    const history = etlLike();
+    history.metadata = { note: 'say "hi"\n', skip: undefined } as never;
+    const steps = history.steps as HistoryStep[];
+    steps[0] = { ...(steps[0] as HistoryStep), state: 'quote"d\\state\u2028', arc: 'ä->"b"' };
+    steps[1] = { ...(steps[1] as HistoryStep), data: { id: 'A-1', amount: 10, fn: () => 1 } };
+    steps[2] = { ...(steps[2] as HistoryStep), data: { id: 'A-1', amount: Number.NaN, when: new Date(t0) } };
+    (steps[3] as HistoryStep).startedAt = Number.NaN;
+    const json = JSON.stringify(packHistoryBody(history));
+    const parsed = JSON.parse(json);
+    expect(parsed.metadata).toEqual({ note: 'say "hi"\n' });
+    expect(parsed.steps[0].state).toBe('quote"d\\state\u2028');
+    expect(parsed).not.toHaveProperty('executionId');
+    const plain = JSON.parse(JSON.stringify(history));
+    const back = unpackHistory({
+      ...parsed,
+      ...{ executionId: 'e1', fsm: 'etl', status: 'succeeded', startedAt: t0, endedAt: t0 + 9 },
+    });
+    // NaN is null in JSON either way; the step after a NaN start is where JSON puts it.
+    expect(back.steps.slice(0, 3)).toEqual(plain.steps.slice(0, 3));
+    expect(back.steps[1]?.data).toEqual({ id: 'A-1', amount: 10 });
+    expect(back.steps[2]?.data).toEqual({ id: 'A-1', amount: null, when: new Date(t0).toJSON() });
+  });
+
   it('round-trip generated histories exactly (networks, times, nesting, data changes)', () => {
     let seed = 7;
     const random = () => {
@@ -165,7 +208,8 @@ describe('packed histories', () => {
       const base = typeof before === 'object' && before !== null && !Array.isArray(before) ? before : {};
       const next: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(base)) if (random() > 0.15) next[k] = random() < 0.3 ? random() : v;
-      if (random() < 0.5) next[pick(['x', 'y', 'z', 'w'])] = pick([1, 'a', { deep: true }, [1]]);
+      if (random() < 0.5)
+        defineOwn(next, pick(['x', 'y', '__proto__', 'q"uote']), pick([1, 'a', { deep: true }, [1]]));
       return next;
     };
     for (let n = 0; n < 300; n++) {

@@ -145,7 +145,8 @@ function packOutput(
   steps: readonly HistoryStep[],
 ): PackedOutput {
   if (!Array.isArray(output.path) || !pathIsSteps(output.path, steps)) return output;
-  return { data: output.data, transitions: output.transitions };
+  const { path: _path, ...rest } = output;
+  return rest;
 }
 
 function unpackOutput(
@@ -155,7 +156,7 @@ function unpackOutput(
   if (output.path !== undefined) return output as NonNullable<ExecutionHistoryData['output']>;
   const path: string[] = [];
   collectStates(steps, path);
-  return { data: output.data, path, transitions: output.transitions };
+  return { ...output, path };
 }
 
 function pathIsSteps(path: readonly string[], steps: readonly HistoryStep[]): boolean {
@@ -219,7 +220,8 @@ function packSteps(
 }
 
 function packData(p: PackedStep, data: unknown, before: unknown): void {
-  if (sameValues(data, before)) {
+  // Only plain objects compare by their values: a Date or an instance is written as JSON writes it.
+  if (data === before || (isRecord(data) && isRecord(before) && sameValues(data, before))) {
     p.dataAsBefore = true;
     return;
   }
