@@ -106,6 +106,36 @@ export function storeMigrations(dialect: Dialect): MigrationProvider {
         await db.schema.alterTable('fsm_histories').dropColumn('item_ms').execute();
       },
     },
+    // SQLite adds a `desc` index's new keys at its left edge, where a full leaf is split by rebalancing it with
+    // its neighbours (three pages rewritten per split); keys added at the right edge fill a fresh page. The
+    // ascending indexes serve the same newest-first queries (read backwards) and a durable record writes ~10 %
+    // fewer WAL pages (bench W9). PostgreSQL keeps its indexes: rebuilding them would block a live store.
+    '0004_ascending_started_indexes': {
+      async up(db: Kysely<unknown>) {
+        if (dialect !== 'sqlite') return;
+        await startedIndexes(db, '');
+      },
+      async down(db: Kysely<unknown>) {
+        if (dialect !== 'sqlite') return;
+        await startedIndexes(db, ' desc');
+      },
+    },
   };
   return { getMigrations: async () => migrations };
+}
+
+/** The two indexes by start time, made again in the given direction. */
+async function startedIndexes(db: Kysely<unknown>, direction: '' | ' desc'): Promise<void> {
+  await db.schema.dropIndex('fsm_histories_started').ifExists().execute();
+  await db.schema.dropIndex('fsm_histories_fsm_started').ifExists().execute();
+  await db.schema
+    .createIndex('fsm_histories_started')
+    .on('fsm_histories')
+    .columns([`started_at${direction}`, `execution_id${direction}`])
+    .execute();
+  await db.schema
+    .createIndex('fsm_histories_fsm_started')
+    .on('fsm_histories')
+    .columns(['fsm', `started_at${direction}`])
+    .execute();
 }

@@ -115,6 +115,53 @@ describe('sqlite store', () => {
     await store.close();
   });
 
+  it('makes the start-time indexes ascending (also on a file of migration 0003), and lists newest first from them without sorting', async () => {
+    const filename = join(dir, 'ascending.db');
+    const raw = new Database(filename);
+    const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+    const migrator = new Migrator({
+      db: old,
+      provider: storeMigrations('sqlite'),
+      migrationTableName: 'fsm_migrations',
+      migrationLockTableName: 'fsm_migrations_lock',
+    });
+    expect((await migrator.migrateTo('0003_batch_items_in_histories')).error).toBeUndefined();
+    const indexSql = () =>
+      (
+        raw
+          .prepare(
+            "select sql from sqlite_master where type = 'index' and name like 'fsm_histories_%started'",
+          )
+          .all() as Array<{ sql: string }>
+      ).map((r) => r.sql);
+    expect(indexSql().every((s) => s.includes('desc'))).toBe(true);
+    await old.destroy();
+    const store = await openSqliteStore({ filename });
+    for (let i = 0; i < 5; i++)
+      await store.save(sampleHistory({ executionId: `asc:${i}`, startedAt: 1000 + i }));
+    const check = new Database(filename, { readonly: true });
+    const indexes = (
+      check
+        .prepare("select sql from sqlite_master where type = 'index' and name like 'fsm_histories_%started'")
+        .all() as Array<{ sql: string }>
+    ).map((r) => r.sql);
+    expect(indexes).toHaveLength(2);
+    expect(indexes.some((s) => s.includes('desc'))).toBe(false);
+    const plan = check
+      .prepare(
+        'explain query plan select execution_id from fsm_histories order by started_at desc, execution_id desc limit 10',
+      )
+      .all() as Array<{ detail: string }>;
+    check.close();
+    expect(plan.map((p) => p.detail).join(' ')).toContain('INDEX fsm_histories_started');
+    expect(plan.map((p) => p.detail).join(' ')).not.toContain('TEMP B-TREE');
+    const listed = [];
+    for await (const summary of store.query({})) listed.push(summary.executionId);
+    expect(listed).toEqual(['asc:4', 'asc:3', 'asc:2', 'asc:1', 'asc:0']);
+    await store.close();
+    raw.close();
+  });
+
   it('keeps a batch item in its history row (no row of its own, a body without the columns), and reads old rows', async () => {
     const filename = join(dir, 'items-in-histories.db');
     const store = await openSqliteStore({ filename });
