@@ -1,3 +1,7 @@
+// `hasOwnProperty.call` inside for-in is a pattern V8 optimises, and for-in over a plain object reads its
+// keys from the map's cache: no array per call, unlike Object.keys (a durable run asks this ~20 times per record).
+const ownKey = Object.prototype.hasOwnProperty;
+
 /**
  * Same own keys holding identical values, one level deep: nested objects must be the same object. Cheap
  * enough to ask per history step; a `false` only costs the copy it would have saved.
@@ -5,10 +9,14 @@
 export function sameValues(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (!isPlainRecord(a) || !isPlainRecord(b)) return false;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const key of keys) if (!Object.hasOwn(b, key) || a[key] !== b[key]) return false;
-  return true;
+  let count = 0;
+  for (const key in a) {
+    if (!ownKey.call(a, key)) continue;
+    if (!ownKey.call(b, key) || a[key] !== b[key]) return false;
+    count++;
+  }
+  for (const key in b) if (ownKey.call(b, key)) count--;
+  return count === 0;
 }
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
