@@ -15,6 +15,20 @@ const dir = mkdtempSync(join(tmpdir(), 'fsm-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
+/** A new file with the store's migrations up to `name` only, as an older version left it. */
+async function migratedTo(filename: string, name: string) {
+  const raw = new Database(filename);
+  const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+  const migrator = new Migrator({
+    db: old,
+    provider: storeMigrations('sqlite'),
+    migrationTableName: 'fsm_migrations',
+    migrationLockTableName: 'fsm_migrations_lock',
+  });
+  expect((await migrator.migrateTo(name)).error).toBeUndefined();
+  return { raw, old };
+}
+
 describeHistoryStore('sqlite', () => openSqliteStore({ filename: join(dir, `suite-${++n}.db`) }));
 
 describe('sqlite store', () => {
@@ -91,15 +105,7 @@ describe('sqlite store', () => {
 
   it('a database of the first schema migrates to the step log, keeping its checkpoints', async () => {
     const filename = join(dir, 'v1.db');
-    const raw = new Database(filename);
-    const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
-    const migrator = new Migrator({
-      db: old,
-      provider: storeMigrations('sqlite'),
-      migrationTableName: 'fsm_migrations',
-      migrationLockTableName: 'fsm_migrations_lock',
-    });
-    expect((await migrator.migrateTo('0001_histories_checkpoints_batches')).error).toBeUndefined();
+    const { raw, old } = await migratedTo(filename, '0001_histories_checkpoints_batches');
     const legacy = { version: 1, fsm: 'orders', executionId: 'old:1', state: 'b', steps: [] };
     raw
       .prepare(
@@ -117,34 +123,22 @@ describe('sqlite store', () => {
 
   it('makes the start-time indexes ascending (also on a file of migration 0003), and lists newest first from them without sorting', async () => {
     const filename = join(dir, 'ascending.db');
-    const raw = new Database(filename);
-    const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
-    const migrator = new Migrator({
-      db: old,
-      provider: storeMigrations('sqlite'),
-      migrationTableName: 'fsm_migrations',
-      migrationLockTableName: 'fsm_migrations_lock',
-    });
-    expect((await migrator.migrateTo('0003_batch_items_in_histories')).error).toBeUndefined();
-    const indexSql = () =>
+    const { raw, old } = await migratedTo(filename, '0003_batch_items_in_histories');
+    const startedIndexes = (db: InstanceType<typeof Database>) =>
       (
-        raw
+        db
           .prepare(
             "select sql from sqlite_master where type = 'index' and name like 'fsm_histories_%started'",
           )
           .all() as Array<{ sql: string }>
       ).map((r) => r.sql);
-    expect(indexSql().every((s) => s.includes('desc'))).toBe(true);
+    expect(startedIndexes(raw).every((s) => s.includes('desc'))).toBe(true);
     await old.destroy();
     const store = await openSqliteStore({ filename });
     for (let i = 0; i < 5; i++)
       await store.save(sampleHistory({ executionId: `asc:${i}`, startedAt: 1000 + i }));
     const check = new Database(filename, { readonly: true });
-    const indexes = (
-      check
-        .prepare("select sql from sqlite_master where type = 'index' and name like 'fsm_histories_%started'")
-        .all() as Array<{ sql: string }>
-    ).map((r) => r.sql);
+    const indexes = startedIndexes(check);
     expect(indexes).toHaveLength(2);
     expect(indexes.some((s) => s.includes('desc'))).toBe(false);
     const plan = check
@@ -159,7 +153,6 @@ describe('sqlite store', () => {
     for await (const summary of store.query({})) listed.push(summary.executionId);
     expect(listed).toEqual(['asc:4', 'asc:3', 'asc:2', 'asc:1', 'asc:0']);
     await store.close();
-    raw.close();
   });
 
   it('keeps a batch item in its history row (no row of its own, a body without the columns), and reads old rows', async () => {
