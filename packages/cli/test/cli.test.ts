@@ -264,6 +264,16 @@ describe('fsm run --storage, history, resume', () => {
     expect((await fsm(['history', 'show', 'demo:0', '--storage', db])).code).toBe(1);
   });
 
+  it('--resume of a finished batch reports every record from the store as the run did, running none', async () => {
+    const db = `sqlite:${join(dir, 'finished.db')}`;
+    const args = ['run', orderConfig, '-i', ordersJsonl, '--storage', db, '--no-progress'];
+    const first = await fsm([...args, '--batch-id', 'done']);
+    const again = await fsm([...args, '--resume', 'done']);
+    expect(again.code).toBe(first.code);
+    expect(jsonLines(again.stdout)).toEqual(jsonLines(first.stdout));
+    expect(jsonLines(first.stdout)[0]?.path).toEqual(expect.arrayContaining(['receive']));
+  });
+
   it('a run killed midway finishes with --resume: output holds every record once', async () => {
     const fns = join(dir, 'slowish.mjs');
     writeFileSync(fns, 'export const tick = (d) => new Promise((r) => setTimeout(() => r(d), 5));\n');

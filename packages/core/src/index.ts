@@ -23,6 +23,7 @@ export {
   type PackedStep,
   packHistory,
   packHistoryBody,
+  storedOutput,
   unpackHistory,
 } from './history/packed.js';
 export {

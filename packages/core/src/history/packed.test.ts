@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExecutionHistory } from './execution-history.js';
-import { packHistory, packHistoryBody, unpackHistory } from './packed.js';
+import { packHistory, packHistoryBody, storedOutput, unpackHistory } from './packed.js';
 import { defineOwn } from '../util/safe-keys.js';
 import type { ExecutionHistoryData, HistoryStep } from './types.js';
 
@@ -144,6 +144,18 @@ describe('packed histories', () => {
       transitions: 4,
       note: 'kept',
     });
+  });
+
+  it("give a stored body's output with its path without unpacking the steps (storedOutput)", () => {
+    const history = etlLike();
+    history.output = { data: { id: 'A-1' }, path: ['a', 'b', 'p', 'c', 'd'], transitions: 4 };
+    const body = JSON.parse(JSON.stringify(packHistoryBody(history)));
+    expect(body.output.path).toBeUndefined();
+    expect(storedOutput(body)).toEqual(history.output);
+    const kept = etlLike();
+    expect(storedOutput(JSON.parse(JSON.stringify(packHistoryBody(kept))))).toEqual(kept.output);
+    expect(storedOutput(JSON.parse(JSON.stringify(kept)))).toEqual(kept.output);
+    expect(storedOutput({ steps: [] })).toBeUndefined();
   });
 
   it('still read bodies written with packing 1', () => {

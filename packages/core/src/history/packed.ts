@@ -139,6 +139,22 @@ export function unpackHistory(packed: PackedHistoryData): ExecutionHistoryData {
   }
 }
 
+/**
+ * A stored history's output with its path, from the body as stored (packed or not) without unpacking the
+ * steps: what a store reads to rebuild a finished batch item's result (`resultOfHistory`).
+ */
+export function storedOutput(body: {
+  output?: PackedOutput | undefined;
+  steps?: unknown;
+}): ExecutionHistoryData['output'] {
+  const output = body.output;
+  if (output === undefined || output.path !== undefined || !Array.isArray(body.steps)) {
+    return output as ExecutionHistoryData['output'];
+  }
+  // A packed step names its state and children as a plain one does.
+  return unpackOutput(output, body.steps as HistoryStep[]);
+}
+
 /** The output without its path when the path is the steps' states in order. */
 function packOutput(
   output: NonNullable<ExecutionHistoryData['output']>,

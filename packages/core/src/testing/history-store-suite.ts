@@ -399,6 +399,10 @@ export function describeHistoryStore(
                 executionId,
                 batchId: 'ih',
                 itemIndex: i,
+                // Item 2's path is its steps' states (depth first), which a store may leave out and rebuild.
+                ...(i === 2
+                  ? { output: { data: { id: 1 }, path: ['start', 'fetch', 'found', 'done'], transitions: 3 } }
+                  : {}),
                 ...(failed
                   ? {
                       status: 'failed' as const,

@@ -18,6 +18,7 @@ import {
   MisuseError,
   packHistoryBody,
   resultOfHistory,
+  storedOutput,
   type StepLogEntry,
   type StepLogStore,
   StorageError,
@@ -434,6 +435,9 @@ export class SqlStore implements HistoryStore, StepLogStore {
           .execute(),
       (row) => {
         const history = historyData(row);
+        // Packed: the steps stay packed, only the output's path is put back when the body left it out.
+        const output = storedOutput(history);
+        if (output !== undefined) history.output = output;
         if (!isFinishedHistory(history)) {
           throw new FsmError(
             'SNAPSHOT_INVALID',
