@@ -28,7 +28,7 @@ describe('sameValues', () => {
     const hostile = JSON.parse('{"__proto__":{"x":1},"a":1}');
     const twin = JSON.parse('{"__proto__":{"x":1},"a":1}');
     expect(sameValues(hostile, twin)).toBe(false); // two different nested objects
-    const shared = hostile.__proto__;
+    const shared = Object.getOwnPropertyDescriptor(hostile, '__proto__')?.value;
     expect(sameValues(hostile, JSON.parse('{"a":1}'))).toBe(false);
     const withShared = Object.defineProperty({ a: 1 }, '__proto__', { value: shared, enumerable: true });
     expect(sameValues(hostile, withShared)).toBe(true);
