@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type FunctionContext, SimpleFSM } from '@fsm/core';
+import { type FunctionContext, SimpleFSM, WalFlusher } from '@fsm/core';
 import { sql } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { defaultResourceTypes, resourceFunctions } from '../index.js';
 import { ResourceManager } from '../resource-manager.js';
 import { type DatabaseHandle, databaseProvider } from './database-provider.js';
@@ -145,6 +145,33 @@ describe('write-behind on SQLite runs batches on the better-sqlite3 connection i
       await provider.destroy(handle);
       await provider.close?.();
     });
+  });
+
+  it('writes the WAL of a file to disk in the background after its batches, and stops with the writer', async () => {
+    const sqlite = servers[0] as (typeof servers)[number];
+    const wrote = vi.spyOn(WalFlusher.prototype, 'wrote');
+    const closed = vi.spyOn(WalFlusher.prototype, 'close');
+    try {
+      await withTable(sqlite, async (table) => {
+        const provider = databaseProvider({ ...sqlite.options, batchSize: 10, batchMaxDelayMs: 10_000 });
+        const handle = await provider.create();
+        const writer = handle.writer;
+        if (!writer) throw new Error('no writer');
+        const lane = writer.lane({ kind: 'insert', table, columns: ['id', 'amount', 'note'], keys: [] });
+        await writer.write(lane, ['first', 1, null]);
+        await Promise.all(Array.from({ length: 30 }, (_, i) => writer.write(lane, [`r${i}`, i, null])));
+        // The first batch goes through kysely (its SQL is not known yet); the next three on the connection.
+        expect(wrote).toHaveBeenCalledTimes(3);
+        expect(wrote.mock.instances[0]).toBeInstanceOf(WalFlusher);
+        expect(closed).not.toHaveBeenCalled();
+        await provider.destroy(handle);
+        await provider.close?.();
+        expect(closed).toHaveBeenCalledTimes(1);
+      });
+    } finally {
+      wrote.mockRestore();
+      closed.mockRestore();
+    }
   });
 });
 

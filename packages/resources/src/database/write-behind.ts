@@ -1,4 +1,4 @@
-import { IoError, onAbort, ResourceError } from '@fsm/core';
+import { IoError, onAbort, ResourceError, WalFlusher } from '@fsm/core';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { AnyDatabase, Dialect } from './database-provider.js';
 
@@ -33,6 +33,9 @@ export interface WriteBehindStats {
 export interface SqliteConnection {
   prepare(sql: string): { run(parameters: readonly unknown[]): unknown };
   transaction(fn: SqliteBatch): SqliteBatch;
+  /** The database file (its WAL is `<name>-wal`), and whether it is in memory (no file). */
+  readonly name?: string;
+  readonly memory?: boolean;
 }
 
 /**
@@ -131,6 +134,8 @@ export class WriteBehind {
   private database: Promise<Kysely<AnyDatabase>> | undefined;
   private closed = false;
   private readonly counters: WriteBehindStats = { batches: 0, rows: 0, failed: 0, splits: 0 };
+  /** SQLite: the WAL of the writer's file, written to disk in the background after batches commit. */
+  private flusher: WalFlusher | undefined;
 
   constructor(private readonly options: WriteBehindOptions) {}
 
@@ -212,8 +217,26 @@ export class WriteBehind {
     }
     const database = this.database;
     this.database = undefined;
-    // A connection that failed to open was already reported to every row that waited for it: nothing to close.
-    if (database) await (await database.catch(() => undefined))?.destroy();
+    // The flush in progress ends before the connection goes; both failures are reported.
+    const failures: unknown[] = [];
+    try {
+      await this.flusher?.close();
+    } catch (error) {
+      failures.push(error);
+    }
+    try {
+      // A connection that failed to open was already reported to every row that waited for it: nothing to close.
+      if (database) await (await database.catch(() => undefined))?.destroy();
+    } catch (error) {
+      failures.push(error);
+    }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) {
+      throw new AggregateError(
+        failures,
+        `closing the write-behind of resource "${this.options.name}" failed`,
+      );
+    }
   }
 
   /** Batches run one after another on the writer's connection; a batch takes its rows when it starts. */
@@ -261,8 +284,12 @@ export class WriteBehind {
     this.counters.batches++;
     try {
       const sqlite = this.options.dialect === 'sqlite' ? sqliteBatch(db, lane) : undefined;
-      if (sqlite) sqlite(batch, from, to);
-      else if (to - from === 1) await this.execute(db, lane, batch, from, to);
+      if (sqlite) {
+        const flusher = this.walFlusher(db);
+        flusher?.check();
+        sqlite(batch, from, to);
+        flusher?.wrote();
+      } else if (to - from === 1) await this.execute(db, lane, batch, from, to);
       else if (this.options.dialect === 'sqlite') {
         // In-process: one cached statement run per row costs less than building a multi-row one.
         await db.transaction().execute(async (trx) => {
@@ -324,6 +351,20 @@ export class WriteBehind {
     // The same SQL text for the same row count: the driver's statement cache (SQLite) or named
     // statements (PostgreSQL) prepare it once per connection.
     await db.executeQuery(CompiledQuery.raw(sql, values));
+  }
+
+  /** The flusher of the writer's SQLite file (made on its first batch); none for an in-memory database. */
+  private walFlusher(db: Kysely<AnyDatabase>): WalFlusher | undefined {
+    if (this.flusher) return this.flusher;
+    const connection = sqliteConnections.get(db);
+    if (!connection?.name || connection.memory !== false) return undefined;
+    const name = this.options.name;
+    this.flusher = new WalFlusher(
+      `${connection.name}-wal`,
+      (message, cause) =>
+        new ResourceError('RESOURCE_UNAVAILABLE', name, `resource "${name}": ${message}`, { cause }),
+    );
+    return this.flusher;
   }
 
   private connection(): Promise<Kysely<AnyDatabase>> {

@@ -1,10 +1,9 @@
 import { dirname } from 'node:path';
-import { delay, StorageError } from '@fsm/core';
+import { delay, StorageError, WalFlusher } from '@fsm/core';
 import { makeDirs } from '../file/make-dirs.js';
 import type { StoreTables } from '../sql/schema.js';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import { type SqliteHandle, sqliteGroupWriter } from './sqlite-write.js';
-import { WalFlusher } from './wal-flusher.js';
 
 export interface SqliteStoreOptions extends Omit<SqlStoreOptions, 'schema'> {
   /** Database file (created with its folder when missing), or `:memory:`. */
@@ -50,7 +49,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqlS
   }
   const db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database }) });
   // An in-memory database has no WAL file to flush.
-  const flusher = options.filename === ':memory:' ? undefined : new WalFlusher(`${options.filename}-wal`);
+  const flusher =
+    options.filename === ':memory:'
+      ? undefined
+      : new WalFlusher(
+          `${options.filename}-wal`,
+          (message, cause) => new StorageError('sqlite', 'flush', message, { cause }),
+        );
   return SqlStore.open(
     db,
     'sqlite',

@@ -1,5 +1,5 @@
 import type { GroupWriter, WriteRows } from '../sql/write-rows.js';
-import type { WalFlusher } from './wal-flusher.js';
+import type { WalFlusher } from '@fsm/core';
 
 /** The part of a better-sqlite3 `Database` the writes use: statements prepared once, sync transactions. */
 export interface SqliteHandle {

@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StorageError } from '../errors/errors.js';
 import { WalFlusher } from './wal-flusher.js';
+
+const asStorageError = (message: string, cause: unknown) =>
+  new StorageError('sqlite', 'flush', message, { cause });
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-wal-flusher-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,7 +26,7 @@ function setup() {
 describe('WalFlusher', () => {
   it('flushes after a write, one flush at a time, at most once per interval', async () => {
     const { walPath, calls, sync } = setup();
-    const flusher = new WalFlusher(walPath, { sync, intervalMs: 0 });
+    const flusher = new WalFlusher(walPath, asStorageError, { sync, intervalMs: 0 });
     flusher.wrote();
     flusher.wrote();
     expect(calls).toHaveLength(1);
@@ -34,7 +38,7 @@ describe('WalFlusher', () => {
     await flusher.close();
 
     const spaced = setup();
-    const slow = new WalFlusher(spaced.walPath, { sync: spaced.sync, intervalMs: 60_000 });
+    const slow = new WalFlusher(spaced.walPath, asStorageError, { sync: spaced.sync, intervalMs: 60_000 });
     slow.wrote();
     spaced.calls[0]?.(null);
     await Promise.resolve();
@@ -45,14 +49,14 @@ describe('WalFlusher', () => {
 
   it('really syncs the file with fs.fdatasync by default', async () => {
     const { walPath } = setup();
-    const flusher = new WalFlusher(walPath, { intervalMs: 0 });
+    const flusher = new WalFlusher(walPath, asStorageError, { intervalMs: 0 });
     flusher.wrote();
     await flusher.close();
   });
 
   it('close waits for the flush in progress', async () => {
     const { walPath, calls, sync } = setup();
-    const flusher = new WalFlusher(walPath, { sync, intervalMs: 0 });
+    const flusher = new WalFlusher(walPath, asStorageError, { sync, intervalMs: 0 });
     flusher.wrote();
     let closed = false;
     const closing = flusher.close().then(() => {
@@ -69,7 +73,7 @@ describe('WalFlusher', () => {
 
   it('a failed flush fails the next write and close with a StorageError naming the file', async () => {
     const { walPath, calls, sync } = setup();
-    const flusher = new WalFlusher(walPath, { sync, intervalMs: 0 });
+    const flusher = new WalFlusher(walPath, asStorageError, { sync, intervalMs: 0 });
     flusher.check();
     flusher.wrote();
     calls[0]?.(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
@@ -85,7 +89,7 @@ describe('WalFlusher', () => {
   it('waits for SQLite to make the WAL: no file yet is no flush and no error', async () => {
     const walPath = join(dir, 'not-yet.db-wal');
     const calls: unknown[] = [];
-    const flusher = new WalFlusher(walPath, {
+    const flusher = new WalFlusher(walPath, asStorageError, {
       sync: (_fd, done) => {
         calls.push(done);
         done(null);
@@ -104,7 +108,7 @@ describe('WalFlusher', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'not a folder');
     const walPath = join(file, 'db-wal');
-    const flusher = new WalFlusher(walPath, { intervalMs: 0 });
+    const flusher = new WalFlusher(walPath, asStorageError, { intervalMs: 0 });
     expect(() => flusher.wrote()).not.toThrow();
     expect(() => flusher.check()).toThrow(expect.objectContaining({ code: 'STORAGE_FAILED' }));
     await expect(flusher.close()).rejects.toThrow('ENOTDIR');

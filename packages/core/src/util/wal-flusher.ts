@@ -1,5 +1,8 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
-import { StorageError } from '@fsm/core';
+import type { FsmError } from '../errors/fsm-error.js';
+
+/** Makes the error a failed flush or open is reported with (a `StorageError`, a `ResourceError`, …). */
+export type FlushErrorFactory = (message: string, cause: unknown) => FsmError;
 
 export interface WalFlusherOptions {
   /** At most one flush starts per this many ms (default 100: ~1–2 MB of WAL on bench W9). */
@@ -9,10 +12,11 @@ export interface WalFlusherOptions {
 }
 
 /**
- * Writes the WAL's dirty pages to disk on libuv's thread pool while the run goes on. A checkpoint first
- * fsyncs the WAL on the connection's thread — the event loop's — and with the OS holding ~64 MB of it
+ * Writes a SQLite WAL's dirty pages to disk on libuv's thread pool while the run goes on. A checkpoint first
+ * fsyncs the WAL on the connection's thread — the event loop's — and with the OS holding megabytes of it
  * unwritten that stalled the whole run (bench W9 on disk, 100 k durable records: 0.72 s of SQLite's WAL
- * fsyncs, 0.03 s with this). It only adds syncs: SQLite still syncs what it must itself.
+ * fsyncs, 0.03 s with this). It only adds syncs: SQLite still syncs what it must itself. Used by the SQLite
+ * history store (@fsm/storage) and the SQLite database resource's write-behind (@fsm/resources).
  *
  * A failed flush means the disk lost writes; from then on every write fails with that error (and so does
  * `close()`), as SQLite's own next sync would.
@@ -21,13 +25,14 @@ export class WalFlusher {
   private fd: number | undefined;
   private flushing: Promise<void> | undefined;
   private lastStart = Number.NEGATIVE_INFINITY;
-  private failure: StorageError | undefined;
+  private failure: FsmError | undefined;
   private closed = false;
   private readonly intervalMs: number;
   private readonly sync: NonNullable<WalFlusherOptions['sync']>;
 
   constructor(
     private readonly walPath: string,
+    private readonly fail: FlushErrorFactory,
     options: WalFlusherOptions = {},
   ) {
     this.intervalMs = options.intervalMs ?? 100;
@@ -50,14 +55,7 @@ export class WalFlusher {
     this.flushing = new Promise<void>((resolve) => {
       this.sync(fd, (error) => {
         if (error) {
-          this.failure = new StorageError(
-            'sqlite',
-            'flush',
-            `cannot write ${this.walPath} to disk: ${error.message}`,
-            {
-              cause: error,
-            },
-          );
+          this.failure = this.fail(`cannot write ${this.walPath} to disk: ${error.message}`, error);
         }
         this.flushing = undefined;
         resolve();
@@ -87,14 +85,7 @@ export class WalFlusher {
       return this.fd;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.failure = new StorageError(
-          'sqlite',
-          'flush',
-          `cannot open ${this.walPath}: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
+        this.failure = this.fail(`cannot open ${this.walPath}: ${(error as Error).message}`, error);
       }
       return undefined;
     }
