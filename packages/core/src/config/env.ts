@@ -1,5 +1,6 @@
 import type { ConfigIssue } from '../errors/index.js';
-import { childPath, isPlainObject } from './path.js';
+import { isPlainObject } from '../util/field-path.js';
+import { childPath } from './path.js';
 import { defineOwn } from '../util/safe-keys.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;

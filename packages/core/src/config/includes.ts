@@ -4,7 +4,8 @@ import { type ConfigIssue, ConfigError, FsmError } from '../errors/index.js';
 import { type Env, substituteString } from './env.js';
 import { DEFAULT_MAX_CONFIG_BYTES, MAX_CONFIG_VALUES, readConfigFile } from './parse.js';
 import { defineOwn } from '../util/safe-keys.js';
-import { childPath, isPlainObject } from './path.js';
+import { isPlainObject } from '../util/field-path.js';
+import { childPath } from './path.js';
 
 export interface IncludeContext {
   env: Env;

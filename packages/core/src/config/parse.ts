@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 import { type ConfigIssue, ConfigError, FsmError } from '../errors/index.js';
-import { isPlainObject } from './path.js';
+import { isPlainObject } from '../util/field-path.js';
 
 /** Largest config file (top config or `$include`/`$import`) read by default. */
 export const DEFAULT_MAX_CONFIG_BYTES = 10 * 1024 * 1024;

@@ -12,9 +12,3 @@ export function formatPath(segments: readonly PropertyKey[]): string {
   }
   return out;
 }
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}

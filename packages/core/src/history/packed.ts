@@ -1,5 +1,6 @@
 import { FsmError } from '../errors/fsm-error.js';
 import { cloneData } from '../util/clone.js';
+import { isPlainObject } from '../util/field-path.js';
 import { defineOwn } from '../util/safe-keys.js';
 import { sameValues } from '../util/same-values.js';
 import type { ExecutionHistoryData, HistoryStep } from './types.js';
@@ -236,12 +237,11 @@ function packSteps(
 }
 
 function packData(p: PackedStep, data: unknown, before: unknown): void {
-  // Only plain objects compare by their values: a Date or an instance is written as JSON writes it.
-  if (data === before || (isRecord(data) && isRecord(before) && sameValues(data, before))) {
+  if (sameValues(data, before)) {
     p.dataAsBefore = true;
     return;
   }
-  if (!isRecord(data) || !isRecord(before) || !changesOf(p, before, data)) p.data = data;
+  if (!isPlainObject(data) || !isPlainObject(before) || !changesOf(p, before, data)) p.data = data;
 }
 
 /**
@@ -317,7 +317,7 @@ function unpackSteps(
 
 /** `before` with a step's changes: its kept keys in order (values copied), then the new ones. */
 function applyChanges(before: unknown, p: PackedStep): Record<string, unknown> {
-  if (!isRecord(before)) throw new TypeError(`step "${p.state}" changes data that is not an object`);
+  if (!isPlainObject(before)) throw new TypeError(`step "${p.state}" changes data that is not an object`);
   const changed = p.dataChanged ?? {};
   const removed = p.dataRemoved ?? [];
   const data: Record<string, unknown> = {};
@@ -342,13 +342,6 @@ function unpackStepsV1(steps: readonly PackedStepV1[], base: number, before: unk
     plain[i] = s;
   }
   return plain;
-}
-
-/** A plain object (not an array, a Date or a class instance, which JSON writes otherwise). */
-function isRecord(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** A value JSON writes as a property (it leaves out undefined, functions and symbols: a change would be lost). */

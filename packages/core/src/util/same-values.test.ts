@@ -24,7 +24,7 @@ describe('sameValues', () => {
     expect(sameValues(null, {})).toBe(false);
   });
 
-  it('reads own keys only: a "__proto__" key counts, an inherited enumerable one does not', () => {
+  it('reads own keys only: a "__proto__" key counts; a null-prototype object compares by its keys', () => {
     const hostile = JSON.parse('{"__proto__":{"x":1},"a":1}');
     const twin = JSON.parse('{"__proto__":{"x":1},"a":1}');
     expect(sameValues(hostile, twin)).toBe(false); // two different nested objects
@@ -32,8 +32,17 @@ describe('sameValues', () => {
     expect(sameValues(hostile, JSON.parse('{"a":1}'))).toBe(false);
     const withShared = Object.defineProperty({ a: 1 }, '__proto__', { value: shared, enumerable: true });
     expect(sameValues(hostile, withShared)).toBe(true);
+    const bare = Object.create(null) as Record<string, unknown>;
+    bare.a = 1;
+    expect(sameValues(bare, { a: 1 })).toBe(true);
+  });
+
+  it('compares anything but a plain object by identity: a Date, an instance, an object with another prototype', () => {
+    expect(sameValues(new Date(0), {})).toBe(false);
+    expect(sameValues(new Date(0), new Date(0))).toBe(false);
     const inheriting = Object.create({ inherited: 1 }) as Record<string, unknown>;
     inheriting.a = 1;
-    expect(sameValues(inheriting, { a: 1 })).toBe(true);
+    expect(sameValues(inheriting, { a: 1 })).toBe(false);
+    expect(sameValues(inheriting, inheriting)).toBe(true);
   });
 });
