@@ -65,6 +65,7 @@ export { getField, setField } from './util/field-path.js';
 export { FORBIDDEN_KEYS, forbiddenSegment, isForbiddenKey } from './util/safe-keys.js';
 export { delay } from './util/delay.js';
 export { onAbort } from './util/abort-hub.js';
+export { runCleanups } from './util/cleanups.js';
 export { type FlushErrorFactory, WalFlusher, type WalFlusherOptions } from './util/wal-flusher.js';
 export { retryAfterMs } from './util/retry-after.js';
 export { isLoopbackHostHeader, isLoopbackName } from './util/loopback-host.js';

@@ -1,4 +1,4 @@
-import { IoError, onAbort, ResourceError, WalFlusher } from '@fsm/core';
+import { IoError, onAbort, ResourceError, runCleanups, WalFlusher } from '@fsm/core';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { AnyDatabase, Dialect } from './database-provider.js';
 
@@ -218,25 +218,13 @@ export class WriteBehind {
     const database = this.database;
     this.database = undefined;
     // The flush in progress ends before the connection goes; both failures are reported.
-    const failures: unknown[] = [];
-    try {
-      await this.flusher?.close();
-    } catch (error) {
-      failures.push(error);
-    }
-    try {
+    await runCleanups(`closing the write-behind of resource "${this.options.name}" failed`, [
+      () => this.flusher?.close(),
       // A connection that failed to open was already reported to every row that waited for it: nothing to close.
-      if (database) await (await database.catch(() => undefined))?.destroy();
-    } catch (error) {
-      failures.push(error);
-    }
-    if (failures.length === 1) throw failures[0];
-    if (failures.length > 1) {
-      throw new AggregateError(
-        failures,
-        `closing the write-behind of resource "${this.options.name}" failed`,
-      );
-    }
+      async () => {
+        if (database) await (await database.catch(() => undefined))?.destroy();
+      },
+    ]);
   }
 
   /** Batches run one after another on the writer's connection; a batch takes its rows when it starts. */

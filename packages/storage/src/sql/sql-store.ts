@@ -18,6 +18,7 @@ import {
   MisuseError,
   packHistoryBody,
   resultOfHistory,
+  runCleanups,
   storedOutput,
   type StepLogEntry,
   type StepLogStore,
@@ -484,19 +485,10 @@ export class SqlStore implements HistoryStore, StepLogStore {
     // Writes already submitted are committed (or fail to their callers) before the connection goes;
     // the connection goes even when the group writer fails to close, and both failures are reported.
     await this.writer.drain();
-    const failures: unknown[] = [];
-    try {
-      await this.groupWriter?.close?.();
-    } catch (error) {
-      failures.push(error);
-    }
-    try {
-      await this.db.destroy();
-    } catch (error) {
-      failures.push(error);
-    }
-    if (failures.length === 1) throw failures[0];
-    if (failures.length > 1) throw new AggregateError(failures, `closing the ${this.backend} store failed`);
+    await runCleanups(`closing the ${this.backend} store failed`, [
+      () => this.groupWriter?.close?.(),
+      () => this.db.destroy(),
+    ]);
   }
 
   private async run<T>(operation: string, work: () => Promise<T>): Promise<T> {
