@@ -1,6 +1,7 @@
 import { StorageError } from '@fsm/core';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import type { StoreTables } from '../sql/schema.js';
+import { postgresGroupWriter } from './pg-group-writer.js';
 
 export interface PostgresStoreOptions extends SqlStoreOptions {
   /** `postgres://user@host:5432/db`. */
@@ -27,5 +28,5 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
   });
   const db = new Kysely<StoreTables>({ dialect: new PostgresDialect({ pool }) });
-  return SqlStore.open(db, 'postgres', options);
+  return SqlStore.open(db, 'postgres', options, postgresGroupWriter(db, options.schema));
 }
