@@ -43,8 +43,7 @@ function program(setCode: (code: number) => void): Command {
     )
     .option(
       '-c, --concurrency <n>',
-      'records in flight (their I/O waits overlap: a write-behind transaction takes the rows of all of them)',
-      '64',
+      'records in flight (their I/O waits overlap: a write-behind transaction takes the rows of all of them); default 64, 128 with a PostgreSQL store',
     )
     .option('--allow-code', 'allow inline JavaScript and custom modules in the config')
     .option('--functions <module>', 'ES module whose exported functions are registered (needs --allow-code)')

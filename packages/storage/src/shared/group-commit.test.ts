@@ -54,6 +54,22 @@ describe('GroupCommit', () => {
     expect(gate.maxActive()).toBe(2);
   });
 
+  it('writes beyond maxGroup go at once in further groups while slots are free', async () => {
+    const gate = gatedCommit();
+    const writer = new GroupCommit<number>(gate.commit, { maxInFlight: 2, maxGroup: 2 });
+    const done = [1, 2, 3, 4, 5].map((n) => writer.submit(n));
+    // No commit has returned: the second group did not wait for the first.
+    for (let i = 0; i < 3; i++) await tick();
+    expect(gate.groups).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    await gate.openAll();
+    await Promise.all(done);
+    expect(gate.groups).toEqual([[1, 2], [3, 4], [5]]);
+    expect(gate.maxActive()).toBe(2);
+  });
+
   it('one at a time by default', async () => {
     const gate = gatedCommit();
     const writer = new GroupCommit<number>(gate.commit);

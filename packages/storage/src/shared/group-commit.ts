@@ -56,6 +56,8 @@ export class GroupCommit<Op, Row = Op> {
         if (this.queue.length > 0) this.schedule();
       });
       this.running.add(flushing);
+      // What did not fit in this group goes now too when a slot is free, not after this group commits.
+      if (this.queue.length > 0) this.schedule();
     });
   }
 
