@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,22 @@ import { bin, fsm, jsonLines, orderConfig, ordersJsonl, repo } from './run-cli.j
 
 const dir = mkdtempSync(join(tmpdir(), 'fsm-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('startup', () => {
+  it("keeps the compiled code of its modules in Node's compile cache for the next run", async () => {
+    // The default cache folder is under the OS temp dir: a fresh TMPDIR shows what this run put there.
+    const temp = join(dir, 'startup-tmp');
+    mkdirSync(temp);
+    const env = { TMPDIR: temp };
+    const first = await fsm(['run', orderConfig, '--input', ordersJsonl, '--no-progress'], { env });
+    expect(first.code).toBe(1);
+    const cached = readdirSync(join(temp, 'node-compile-cache'), { recursive: true, withFileTypes: true });
+    // The CLI's own modules and its dependencies'.
+    expect(cached.filter((e) => e.isFile()).length).toBeGreaterThan(50);
+    const second = await fsm(['run', orderConfig, '--input', ordersJsonl, '--no-progress'], { env });
+    expect(second.stdout).toBe(first.stdout);
+  });
+});
 
 describe('fsm run', () => {
   it('runs a JSONL file: one line per record in input order, summary on stderr, exit 1 when some fail', async () => {

@@ -17,11 +17,15 @@ export interface CliRun {
 /** Runs the built `fsm` binary as a user would (tests need `pnpm build` first; scripts/test.sh does it). */
 export function fsm(
   args: string[],
-  options: { stdin?: string | Buffer; cwd?: string } = {},
+  options: { stdin?: string | Buffer; cwd?: string; env?: Record<string, string> } = {},
 ): Promise<CliRun> {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: build the CLI first (pnpm exec turbo run build)`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? repo, stdio: 'pipe' });
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: options.cwd ?? repo,
+      stdio: 'pipe',
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
