@@ -1,10 +1,11 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { StoreTables } from '../sql/schema.js';
-import type { GroupWriter, WriteRows } from '../sql/write-rows.js';
+import { type GroupWriter, HISTORY_ROW_COLUMNS, historyValues, type WriteRows } from '../sql/write-rows.js';
 
-const STEP_COLUMNS = 4;
-const HISTORY_COLUMNS = 9;
-const ITEM_COLUMNS = 5;
+// Per column, what follows its placeholder: a null needs its type where PostgreSQL cannot infer it.
+const STEP_CASTS = ['', '', '', ''];
+const HISTORY_CASTS = HISTORY_ROW_COLUMNS.map((column) => (column === 'item_ms' ? '::double precision' : ''));
+const ITEM_CASTS = ['', '', '', '', ''];
 
 /**
  * Writes a group of step-log rows as one statement (data-modifying CTEs: one round trip, atomic on its
@@ -28,28 +29,17 @@ export function postgresGroupWriter(db: Kysely<StoreTables>, schema: string | un
       for (const op of ops) {
         if (op.kind === 'step') {
           const r = op.row;
-          steps.push(placeholders(params.length, STEP_COLUMNS));
+          steps.push(placeholders(params.length, STEP_CASTS));
           params.push(r.execution_id, r.seq, r.fsm, r.body);
           continue;
         }
-        const h = op.history;
-        if (h) {
-          historyRows.push(placeholders(params.length, HISTORY_COLUMNS, '::double precision'));
-          params.push(
-            h.execution_id,
-            h.fsm,
-            h.status,
-            h.started_at,
-            h.ended_at,
-            h.batch_id,
-            h.item_index,
-            h.body,
-            h.item_ms ?? null,
-          );
+        if (op.history) {
+          historyRows.push(placeholders(params.length, HISTORY_CASTS));
+          params.push(...historyValues(op.history));
         }
         const i = op.item;
         if (i) {
-          itemRows.push(placeholders(params.length, ITEM_COLUMNS));
+          itemRows.push(placeholders(params.length, ITEM_CASTS));
           params.push(i.batch_id, i.item_index, i.execution_id, i.success, i.body);
         }
         if (op.checkpointed) {
@@ -67,7 +57,7 @@ export function postgresGroupWriter(db: Kysely<StoreTables>, schema: string | un
       }
       if (historyRows.length > 0) {
         parts.push(
-          `h as (insert into ${histories} (execution_id, fsm, status, started_at, ended_at, batch_id, item_index, body, item_ms) values ${historyRows.join(', ')} on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, body = excluded.body, item_ms = excluded.item_ms)`,
+          `h as (insert into ${histories} (${HISTORY_ROW_COLUMNS.join(', ')}) values ${historyRows.join(', ')} on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, item_ms = excluded.item_ms, body = excluded.body)`,
         );
       }
       if (itemRows.length > 0) {
@@ -86,11 +76,11 @@ export function postgresGroupWriter(db: Kysely<StoreTables>, schema: string | un
   };
 }
 
-/** `($n+1, …, $n+count)`; `lastCast` is appended to the last one (a null there needs its type). */
-function placeholders(offset: number, count: number, lastCast = ''): string {
-  let text = `($${offset + 1}`;
-  for (let i = 2; i <= count; i++) text += `, $${offset + i}`;
-  return `${text}${lastCast})`;
+/** `($n+1, …)`, one placeholder per column, each followed by its cast. */
+function placeholders(offset: number, casts: readonly string[]): string {
+  let text = '(';
+  for (let i = 0; i < casts.length; i++) text += `${i === 0 ? '' : ', '}$${offset + i + 1}${casts[i]}`;
+  return `${text})`;
 }
 
 /** A PostgreSQL identifier in double quotes (an embedded quote doubled), whatever it holds. */
