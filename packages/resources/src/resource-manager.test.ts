@@ -86,6 +86,30 @@ describe('ResourceManager with the engine', () => {
     await expect(manager.acquire('db', 'x')).rejects.toMatchObject({ code: 'MISUSE' });
   });
 
+  it('owners named like Object.prototype members are owners like any other', async () => {
+    const db = tracked('db');
+    const manager = new ResourceManager({ maxSize: 5 });
+    manager.register('db', db);
+    for (const owner of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      await manager.acquire('db', owner);
+    }
+    expect([...manager.held().keys()].sort()).toEqual([
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'toString',
+    ]);
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    await manager.releaseAll('constructor');
+    await manager.releaseAll('__proto__');
+    await manager.releaseAll('valueOf');
+    expect([...manager.held().keys()].sort()).toEqual(['hasOwnProperty', 'toString']);
+    expect(manager.metrics().db).toMatchObject({ inUse: 2 });
+    await manager.close();
+    expect(manager.held().size).toBe(0);
+    expect(db.live.size).toBe(0);
+  });
+
   it('an unknown resource is RESOURCE_UNAVAILABLE naming it; registering twice is misuse', async () => {
     const manager = new ResourceManager();
     await expect(manager.acquire('nope', 'o')).rejects.toMatchObject({

@@ -32,3 +32,30 @@ describe('onAbort', () => {
     expect(called).toBe(false);
   });
 });
+
+describe('onAbort list', () => {
+  it('unregistering from the head, middle and tail keeps the others, in order', () => {
+    const controller = new AbortController();
+    const calls: number[] = [];
+    const offs = Array.from({ length: 5 }, (_, i) => onAbort(controller.signal, () => calls.push(i)));
+    offs[0]?.();
+    offs[2]?.();
+    offs[4]?.();
+    const late = onAbort(controller.signal, () => calls.push(5));
+    controller.abort();
+    late();
+    expect(calls).toEqual([1, 3, 5]);
+  });
+
+  it('a callback that registers another while the signal aborts does not run it in the same abort', () => {
+    const controller = new AbortController();
+    const calls: string[] = [];
+    onAbort(controller.signal, () => {
+      calls.push('first');
+      onAbort(controller.signal, () => calls.push('added while aborting'));
+    });
+    onAbort(controller.signal, () => calls.push('second'));
+    controller.abort();
+    expect(calls).toEqual(['first', 'second']);
+  });
+});
