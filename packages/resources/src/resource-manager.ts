@@ -1,4 +1,5 @@
 import {
+  HeldByOwner,
   MisuseError,
   ResourceError,
   type ResourceBroker,
@@ -29,14 +30,7 @@ const DEFAULTS: ResourcePoolOptions = {
 export class ResourceManager implements ResourceBroker {
   readonly specificationVersion = 'v1' as const;
   private readonly pools = new Map<string, ResourcePool>();
-  /**
-   * Held handles by owner. A null-prototype object, not a Map: every record adds and deletes its owner,
-   * and a Map churned like that keeps replacing its hash table, each replaced table pointing to the next.
-   * Once a full GC had moved one to the old generation, every later table (and what its entries held)
-   * survived young GCs through it until the next full GC (bench W9: most of what a run promoted). An
-   * object's dictionary has no such chain. Owner ids are looked up as own keys only.
-   */
-  private readonly owners: Record<string, Held[]> = Object.create(null);
+  private readonly owners = new HeldByOwner<Held>();
   private closed = false;
 
   constructor(private readonly defaults: Partial<ResourcePoolOptions> = {}) {}
@@ -60,16 +54,13 @@ export class ResourceManager implements ResourceBroker {
     const pool = this.pools.get(name);
     if (!pool) throw new ResourceError('RESOURCE_UNAVAILABLE', name, `resource "${name}" is not registered`);
     const handle = await pool.acquire(signal);
-    const list = this.owners[owner];
-    if (list) list.push({ pool, handle });
-    else this.owners[owner] = [{ pool, handle }];
+    this.owners.add(owner, { pool, handle });
     return { name, handle: handle as H };
   }
 
   async releaseAll(owner: string): Promise<void> {
-    const held = this.owners[owner];
+    const held = this.owners.take(owner);
     if (!held) return;
-    delete this.owners[owner];
     let failures: unknown[];
     if (held.length === 1) {
       // The common case (a state holding one resource): no arrays of outcomes per record.
@@ -95,7 +86,7 @@ export class ResourceManager implements ResourceBroker {
   }
 
   held(): ReadonlyMap<string, readonly string[]> {
-    return new Map(Object.entries(this.owners).map(([owner, list]) => [owner, list.map((h) => h.pool.name)]));
+    return this.owners.describe((h) => h.pool.name);
   }
 
   /** Metrics of every pool, by resource name. */
@@ -112,7 +103,7 @@ export class ResourceManager implements ResourceBroker {
     if (this.closed) return;
     this.closed = true;
     // Each pool destroys the handles still out as well as its idle ones, then closes its provider.
-    for (const owner of Object.keys(this.owners)) delete this.owners[owner];
+    this.owners.takeAll();
     const failures: unknown[] = [];
     for (const outcome of await Promise.allSettled([...this.pools.values()].map((p) => p.close()))) {
       if (outcome.status === 'rejected') {

@@ -6,6 +6,7 @@ import type {
   ResourcePoolOptions,
   ResourceProvider,
 } from '../interfaces/resource.js';
+import { HeldByOwner } from './held-by-owner.js';
 
 interface Registration {
   provider: ResourceProvider;
@@ -25,7 +26,7 @@ interface Held {
 export class BasicResourceManager implements ResourceBroker {
   readonly specificationVersion = 'v1' as const;
   private readonly registrations = new Map<string, Registration>();
-  private readonly owners = new Map<string, Held[]>();
+  private readonly owners = new HeldByOwner<Held>();
   private closed = false;
 
   register(name: string, provider: ResourceProvider, options: Partial<ResourcePoolOptions> = {}): void {
@@ -53,9 +54,7 @@ export class BasicResourceManager implements ResourceBroker {
       signal?.throwIfAborted();
       try {
         const handle = (await registration.provider.create(signal)) as H;
-        const list = this.owners.get(owner);
-        if (list) list.push({ name, handle });
-        else this.owners.set(owner, [{ name, handle }]);
+        this.owners.add(owner, { name, handle });
         return { name, handle };
       } catch (error) {
         if (signal?.aborted) throw error;
@@ -74,9 +73,8 @@ export class BasicResourceManager implements ResourceBroker {
   }
 
   async releaseAll(owner: string): Promise<void> {
-    const held = this.owners.get(owner);
+    const held = this.owners.take(owner);
     if (!held) return;
-    this.owners.delete(owner);
     const failures = await this.destroyAll(held);
     if (failures.length > 0) {
       throw new ResourceError(
@@ -89,14 +87,13 @@ export class BasicResourceManager implements ResourceBroker {
   }
 
   held(): ReadonlyMap<string, readonly string[]> {
-    return new Map([...this.owners].map(([owner, list]) => [owner, list.map((h) => h.name)]));
+    return this.owners.describe((h) => h.name);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const all = [...this.owners.values()].flat();
-    this.owners.clear();
+    const all = this.owners.takeAll();
     const failures = await this.destroyAll(all);
     const closes = await Promise.allSettled([...this.registrations.values()].map((r) => r.provider.close()));
     for (const outcome of closes) if (outcome.status === 'rejected') failures.push(outcome.reason);

@@ -1,1 +1,2 @@
 export { BasicResourceManager } from './basic-resource-manager.js';
+export { HeldByOwner } from './held-by-owner.js';
