@@ -1,6 +1,12 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { StoreTables } from '../sql/schema.js';
-import { type GroupWriter, HISTORY_ROW_COLUMNS, historyValues, type WriteRows } from '../sql/write-rows.js';
+import {
+  type GroupWriter,
+  HISTORY_ROW_COLUMNS,
+  HISTORY_UPSERT_SET,
+  historyValues,
+  type WriteRows,
+} from '../sql/write-rows.js';
 
 // Per column, what follows its placeholder: a null needs its type where PostgreSQL cannot infer it.
 const STEP_CASTS = ['', '', '', ''];
@@ -57,7 +63,7 @@ export function postgresGroupWriter(db: Kysely<StoreTables>, schema: string | un
       }
       if (historyRows.length > 0) {
         parts.push(
-          `h as (insert into ${histories} (${HISTORY_ROW_COLUMNS.join(', ')}) values ${historyRows.join(', ')} on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, item_ms = excluded.item_ms, body = excluded.body)`,
+          `h as (insert into ${histories} (${HISTORY_ROW_COLUMNS.join(', ')}) values ${historyRows.join(', ')} on conflict (execution_id) do update set ${HISTORY_UPSERT_SET})`,
         );
       }
       if (itemRows.length > 0) {

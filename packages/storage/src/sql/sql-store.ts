@@ -33,7 +33,7 @@ import { toMillis } from '../shared/summaries.js';
 import { checkSearch, sqlFindExecutions, sqlFlowSummary } from './flow-summary.js';
 import { storeMigrations } from './migrations.js';
 import type { HistoryRow, StoreTables } from './schema.js';
-import type { GroupWriter, WriteRows } from './write-rows.js';
+import { type GroupWriter, HISTORY_COLUMNS, HISTORY_ROW_COLUMNS, type WriteRows } from './write-rows.js';
 
 export interface SqlStoreOptions {
   /** Postgres schema holding the tables (created when missing). */
@@ -380,7 +380,7 @@ export class SqlStore implements HistoryStore, StepLogStore {
       (after) =>
         this.db
           .selectFrom('fsm_histories')
-          .select([...HISTORY_COLUMNS, 'item_ms'])
+          .select(HISTORY_ROW_COLUMNS)
           .where('batch_id', '=', batchId)
           .where('item_ms', 'is not', null)
           .where('item_index', '>', after)
@@ -523,18 +523,6 @@ function historyRow(history: ExecutionHistory, itemMs?: number | null): HistoryR
   if (itemMs !== undefined) row.item_ms = itemMs;
   return row;
 }
-
-/** The columns a history is read back from (its body leaves out what they hold). */
-const HISTORY_COLUMNS = [
-  'execution_id',
-  'fsm',
-  'status',
-  'started_at',
-  'ended_at',
-  'batch_id',
-  'item_index',
-  'body',
-] as const;
 
 /** A stored history as `ExecutionHistory.fromJSON` takes it: the body, with the columns put back. */
 function historyData(row: Pick<HistoryRow, (typeof HISTORY_COLUMNS)[number]>): ExecutionHistoryData {

@@ -19,8 +19,8 @@ export interface GroupWriter {
   close?(): Promise<void>;
 }
 
-/** The history table's columns in the order the group writers insert them (`historyValues`). */
-export const HISTORY_ROW_COLUMNS = [
+/** The columns a history is read back from (its body leaves out what they hold). */
+export const HISTORY_COLUMNS = [
   'execution_id',
   'fsm',
   'status',
@@ -28,9 +28,16 @@ export const HISTORY_ROW_COLUMNS = [
   'ended_at',
   'batch_id',
   'item_index',
-  'item_ms',
   'body',
 ] as const;
+
+/** The columns the group writers insert a history into, in `historyValues` order: those and the item mark. */
+export const HISTORY_ROW_COLUMNS = [...HISTORY_COLUMNS, 'item_ms'] as const;
+
+/** The `on conflict (execution_id) do update set …` of a history row: every column but the key, from the new row. */
+export const HISTORY_UPSERT_SET = HISTORY_ROW_COLUMNS.filter((column) => column !== 'execution_id')
+  .map((column) => `${column} = excluded.${column}`)
+  .join(', ');
 
 /** A history row's values in `HISTORY_ROW_COLUMNS` order (`item_ms` null when the row is no batch item's mark). */
 export function historyValues(row: HistoryRow): unknown[] {
@@ -42,7 +49,7 @@ export function historyValues(row: HistoryRow): unknown[] {
     row.ended_at,
     row.batch_id,
     row.item_index,
-    row.item_ms ?? null,
     row.body,
+    row.item_ms ?? null,
   ];
 }

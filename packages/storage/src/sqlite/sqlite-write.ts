@@ -1,4 +1,10 @@
-import { type GroupWriter, HISTORY_ROW_COLUMNS, historyValues, type WriteRows } from '../sql/write-rows.js';
+import {
+  type GroupWriter,
+  HISTORY_ROW_COLUMNS,
+  HISTORY_UPSERT_SET,
+  historyValues,
+  type WriteRows,
+} from '../sql/write-rows.js';
 import type { WalFlusher } from '@fsm/core';
 
 /** The part of a better-sqlite3 `Database` the writes use: statements prepared once, sync transactions. */
@@ -13,7 +19,7 @@ export function prepareSqliteWrite(database: SqliteHandle): (rows: WriteRows[]) 
     'insert into fsm_step_log (execution_id, seq, fsm, body) values (?, ?, ?, ?) on conflict (execution_id, seq) do update set fsm = excluded.fsm, body = excluded.body',
   );
   const upsertHistory = database.prepare(
-    `insert into fsm_histories (${HISTORY_ROW_COLUMNS.join(', ')}) values (${HISTORY_ROW_COLUMNS.map(() => '?').join(', ')}) on conflict (execution_id) do update set fsm = excluded.fsm, status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at, batch_id = excluded.batch_id, item_index = excluded.item_index, item_ms = excluded.item_ms, body = excluded.body`,
+    `insert into fsm_histories (${HISTORY_ROW_COLUMNS.join(', ')}) values (${HISTORY_ROW_COLUMNS.map(() => '?').join(', ')}) on conflict (execution_id) do update set ${HISTORY_UPSERT_SET}`,
   );
   const upsertItem = database.prepare(
     'insert into fsm_batch_items (batch_id, item_index, execution_id, success, body) values (?, ?, ?, ?, ?) on conflict (batch_id, item_index) do update set execution_id = excluded.execution_id, success = excluded.success, body = excluded.body',
