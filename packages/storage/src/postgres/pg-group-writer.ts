@@ -90,6 +90,6 @@ function placeholders(offset: number, casts: readonly string[]): string {
 }
 
 /** A PostgreSQL identifier in double quotes (an embedded quote doubled), whatever it holds. */
-export function quoteIdentifier(name: string): string {
+function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }

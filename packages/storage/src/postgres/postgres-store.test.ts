@@ -26,7 +26,8 @@ beforeAll(async () => {
 afterAll(async () => {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  for (const schema of schemas) await client.query(`drop schema if exists "${schema}" cascade`);
+  for (const schema of schemas)
+    await client.query(`drop schema if exists "${schema.replaceAll('"', '""')}" cascade`);
   await client.end();
 });
 
@@ -58,6 +59,21 @@ describe('postgres store', () => {
     });
     await store.save(sampleHistory({ executionId: 'in-default-schema' }));
     expect((await store.load('in-default-schema'))?.executionId).toBe('in-default-schema');
+    await store.close();
+  });
+
+  it('group commits reach a schema whose name needs quoting (capitals, a space, a double quote)', async () => {
+    const schema = `${run}_Odd "Q" Name`;
+    schemas.push(schema);
+    const store = await openPostgresStore({ connectionString: url, schema });
+    const history = sampleHistory({ executionId: 'quoted-schema', batchId: 'b', itemIndex: 0 });
+    await store.finishExecution({
+      executionId: 'quoted-schema',
+      history,
+      batchItem: { batchId: 'b', itemIndex: 0, executionId: 'quoted-schema', success: true, result: {} },
+    });
+    expect((await store.load('quoted-schema'))?.executionId).toBe('quoted-schema');
+    expect((await store.loadBatchItems('b')).map((item) => item.executionId)).toEqual(['quoted-schema']);
     await store.close();
   });
 
