@@ -30,4 +30,29 @@ describe('HeldByOwner', () => {
     expect([...held.describe((n) => n).keys()].sort()).toEqual(['hasOwnProperty', 'toString']);
     expect(({} as Record<string, unknown>).toString).toBe(Object.prototype.toString);
   });
+
+  it('agrees with a Map under churn: owners come and go, some hold several items, the table grows and shrinks', () => {
+    const held = new HeldByOwner<number>();
+    const model = new Map<string, number[]>();
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      // Up to ~400 owners live at a time, then down to a few: rebuilds both ways.
+      const span = i % 10_000 < 5_000 ? 400 : 8;
+      const owner = `exec-${random(span)}:${i % 3 === 0 ? 'load' : 'arc'}`;
+      if (random(3) === 0) {
+        expect(held.take(owner)).toEqual(model.get(owner));
+        model.delete(owner);
+      } else {
+        held.add(owner, i);
+        model.set(owner, [...(model.get(owner) ?? []), i]);
+      }
+    }
+    expect(held.describe((n) => n)).toEqual(model);
+    expect(held.takeAll().sort((a, b) => a - b)).toEqual([...model.values()].flat().sort((a, b) => a - b));
+    expect(held.take([...model.keys()][0] as string)).toBeUndefined();
+  });
 });
