@@ -1,7 +1,7 @@
 /**
  * Bundles the `fsm` binary (dist/bin.js) with esbuild after tsc built dist/. Unbundled, `fsm run` loaded
- * ~750 ES modules (kysely alone is 255 files) and spent ~0.2 s of its ~0.5 s start resolving and linking
- * them: 6 % of a 100 k-record run (bench W9). Bundled, it loads a few dozen chunks.
+ * ~750 ES modules (kysely alone is 255 files) and spent ~0.25 s of its ~0.55 s start resolving, reading and
+ * linking them: ~7 % of a 100 k-record run (bench W9). Bundled, it loads a few dozen chunks.
  *
  * - Our own packages and the pure-JS libraries they use are bundled; lazy `import()`s stay lazy (code
  *   splitting: each command, store backend and LLM provider is a chunk of its own under dist/bundle/).
