@@ -3,15 +3,19 @@ import type { StoreTables } from '../sql/schema.js';
 import {
   type GroupWriter,
   HISTORY_ROW_COLUMNS,
-  HISTORY_UPSERT_SET,
+  HISTORY_UPSERT,
   historyValues,
+  ITEM_COLUMNS,
+  ITEM_UPSERT,
+  STEP_COLUMNS,
+  STEP_UPSERT,
   type WriteRows,
 } from '../sql/write-rows.js';
 
 // Per column, what follows its placeholder: a null needs its type where PostgreSQL cannot infer it.
-const STEP_CASTS = ['', '', '', ''];
+const STEP_CASTS = STEP_COLUMNS.map(() => '');
 const HISTORY_CASTS = HISTORY_ROW_COLUMNS.map((column) => (column === 'item_ms' ? '::double precision' : ''));
-const ITEM_CASTS = ['', '', '', '', ''];
+const ITEM_CASTS = ITEM_COLUMNS.map(() => '');
 
 /**
  * Writes a group of step-log rows as one statement (data-modifying CTEs: one round trip, atomic on its
@@ -58,17 +62,17 @@ export function postgresGroupWriter(db: Kysely<StoreTables>, schema: string | un
       const parts: string[] = [];
       if (steps.length > 0) {
         parts.push(
-          `s as (insert into ${stepLog} (execution_id, seq, fsm, body) values ${steps.join(', ')} on conflict (execution_id, seq) do update set fsm = excluded.fsm, body = excluded.body)`,
+          `s as (insert into ${stepLog} (${STEP_COLUMNS.join(', ')}) values ${steps.join(', ')} ${STEP_UPSERT})`,
         );
       }
       if (historyRows.length > 0) {
         parts.push(
-          `h as (insert into ${histories} (${HISTORY_ROW_COLUMNS.join(', ')}) values ${historyRows.join(', ')} on conflict (execution_id) do update set ${HISTORY_UPSERT_SET})`,
+          `h as (insert into ${histories} (${HISTORY_ROW_COLUMNS.join(', ')}) values ${historyRows.join(', ')} ${HISTORY_UPSERT})`,
         );
       }
       if (itemRows.length > 0) {
         parts.push(
-          `b as (insert into ${items} (batch_id, item_index, execution_id, success, body) values ${itemRows.join(', ')} on conflict (batch_id, item_index) do update set execution_id = excluded.execution_id, success = excluded.success, body = excluded.body)`,
+          `b as (insert into ${items} (${ITEM_COLUMNS.join(', ')}) values ${itemRows.join(', ')} ${ITEM_UPSERT})`,
         );
       }
       if (finished.length > 0) {

@@ -34,10 +34,21 @@ export const HISTORY_COLUMNS = [
 /** The columns the group writers insert a history into, in `historyValues` order: those and the item mark. */
 export const HISTORY_ROW_COLUMNS = [...HISTORY_COLUMNS, 'item_ms'] as const;
 
-/** The `on conflict (execution_id) do update set …` of a history row: every column but the key, from the new row. */
-export const HISTORY_UPSERT_SET = HISTORY_ROW_COLUMNS.filter((column) => column !== 'execution_id')
-  .map((column) => `${column} = excluded.${column}`)
-  .join(', ');
+/** The upsert of a history row: every column but the key, from the new row. */
+const HISTORY_UPDATES = HISTORY_ROW_COLUMNS.filter((column) => column !== 'execution_id').map(
+  (column) => `${column} = excluded.${column}`,
+);
+export const HISTORY_UPSERT = `on conflict (execution_id) do update set ${HISTORY_UPDATES.join(', ')}`;
+
+/** The step log's columns and upsert, as both group writers insert a step row. */
+export const STEP_COLUMNS = ['execution_id', 'seq', 'fsm', 'body'] as const;
+export const STEP_UPSERT =
+  'on conflict (execution_id, seq) do update set fsm = excluded.fsm, body = excluded.body';
+
+/** A batch item's columns and upsert, as both group writers insert an item row. */
+export const ITEM_COLUMNS = ['batch_id', 'item_index', 'execution_id', 'success', 'body'] as const;
+export const ITEM_UPSERT =
+  'on conflict (batch_id, item_index) do update set execution_id = excluded.execution_id, success = excluded.success, body = excluded.body';
 
 /** A history row's values in `HISTORY_ROW_COLUMNS` order (`item_ms` null when the row is no batch item's mark). */
 export function historyValues(row: HistoryRow): unknown[] {

@@ -1,8 +1,12 @@
 import {
   type GroupWriter,
   HISTORY_ROW_COLUMNS,
-  HISTORY_UPSERT_SET,
+  HISTORY_UPSERT,
   historyValues,
+  ITEM_COLUMNS,
+  ITEM_UPSERT,
+  STEP_COLUMNS,
+  STEP_UPSERT,
   type WriteRows,
 } from '../sql/write-rows.js';
 import type { WalFlusher } from '@fsm/core';
@@ -15,15 +19,13 @@ export interface SqliteHandle {
 
 /** The statements prepared once; each call writes a group of rows in one immediate transaction. */
 export function prepareSqliteWrite(database: SqliteHandle): (rows: WriteRows[]) => void {
-  const insertStep = database.prepare(
-    'insert into fsm_step_log (execution_id, seq, fsm, body) values (?, ?, ?, ?) on conflict (execution_id, seq) do update set fsm = excluded.fsm, body = excluded.body',
-  );
-  const upsertHistory = database.prepare(
-    `insert into fsm_histories (${HISTORY_ROW_COLUMNS.join(', ')}) values (${HISTORY_ROW_COLUMNS.map(() => '?').join(', ')}) on conflict (execution_id) do update set ${HISTORY_UPSERT_SET}`,
-  );
-  const upsertItem = database.prepare(
-    'insert into fsm_batch_items (batch_id, item_index, execution_id, success, body) values (?, ?, ?, ?, ?) on conflict (batch_id, item_index) do update set execution_id = excluded.execution_id, success = excluded.success, body = excluded.body',
-  );
+  const insert = (table: string, columns: readonly string[], upsert: string) =>
+    database.prepare(
+      `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) ${upsert}`,
+    );
+  const insertStep = insert('fsm_step_log', STEP_COLUMNS, STEP_UPSERT);
+  const upsertHistory = insert('fsm_histories', HISTORY_ROW_COLUMNS, HISTORY_UPSERT);
+  const upsertItem = insert('fsm_batch_items', ITEM_COLUMNS, ITEM_UPSERT);
   const deleteLog = database.prepare('delete from fsm_step_log where execution_id = ?');
   const deleteCheckpoint = database.prepare('delete from fsm_checkpoints where execution_id = ?');
   const write = database.transaction((rows: WriteRows[]) => {
@@ -33,7 +35,8 @@ export function prepareSqliteWrite(database: SqliteHandle): (rows: WriteRows[]) 
         insertStep.run(row.execution_id, row.seq, row.fsm, row.body);
         continue;
       }
-      if (op.history) upsertHistory.run(...historyValues(op.history));
+      // An array binds the `?`s in order, without spreading the values into arguments.
+      if (op.history) upsertHistory.run(historyValues(op.history));
       const item = op.item;
       if (item) upsertItem.run(item.batch_id, item.item_index, item.execution_id, item.success, item.body);
       if (!op.checkpointed) continue;
